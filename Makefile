@@ -1,0 +1,52 @@
+# make demo: set everything up and run the tour on the embedded data.
+# make test: set everything up and run the test suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+OUT    ?= out
+
+.PHONY: demo test test-slow test-all install graphviz bench-extra clean
+
+install: $(STAMP) graphviz
+
+# The virtual environment is rebuilt whenever pyproject.toml changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Graphviz's `dot` renders the graphs; install it with apt when we are root, else say how.
+graphviz:
+	@if command -v dot >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Graphviz (apt-get install graphviz) ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	else \
+		echo "Graphviz's 'dot' program is missing. Install it, then rerun make:"; \
+		echo "  Debian/Ubuntu: sudo apt-get install graphviz"; \
+		echo "  Fedora:        sudo dnf install graphviz"; \
+		echo "  macOS:         brew install graphviz"; \
+		exit 1; \
+	fi
+
+demo: install
+	$(BIN)/python -m jaxnet tour
+
+# The default suite (slow tests excluded), two workers for the two cores.
+test: install
+	$(BIN)/python -m pytest -n 2 -q
+
+test-slow: install
+	$(BIN)/python -m pytest -n 2 -q -m slow
+
+test-all: install
+	$(BIN)/python -m pytest -n 2 -q -m "slow or not slow"
+
+# Optional peers for benchmarks/train_speed (Keras 3 on JAX, PyTorch CPU).
+bench-extra: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -1,0 +1,355 @@
+"""Layers as configuration plus two pure functions, in the manner of stax.
+
+Each layer is a frozen dataclass whose constructor reads like Keras'
+(``Dense(128, activation="relu")``, ``Conv2D(32, 3)``, ``MaxPool2D(2)``) and offers:
+
+- ``output_shape(input_shape)``: shape inference without data (shapes exclude the batch axis);
+- ``init(key, input_shape) -> (params, output_shape)`` with named params (``{"w": ..., "b": ...}``);
+- ``apply(params, x, *, key=None, training=False)`` on a batch ``x`` (batch axis first).
+
+A layer given an input of the wrong rank or size raises a ``ValueError`` that names
+the expected and the actual shape.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+
+from jaxnet import activations, initializers
+
+Shape = tuple
+Params = Any
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Base class: subclasses define ``output_shape``, ``init_params`` (if they have weights) and ``apply``."""
+
+    name: str | None = field(default=None, kw_only=True)
+
+    @property
+    def default_name(self) -> str:
+        """The name used when none is given: the class name in snake case (``Conv2D`` -> ``conv2d``)."""
+        return _snake_case(type(self).__name__)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        """The shape of one output example for one input example of ``input_shape``."""
+        raise NotImplementedError
+
+    def init_params(self, key: jax.Array, input_shape: Shape) -> Params:
+        """The layer's parameters for inputs of ``input_shape``; an empty dict if it has none."""
+        del key, input_shape
+        return {}
+
+    def init(self, key: jax.Array, input_shape: Shape) -> tuple[Params, Shape]:
+        """Create the parameters.
+
+        Arguments:
+            key: a PRNG key.
+            input_shape: the shape of one example, without the batch axis.
+
+        Returns:
+            ``(params, output_shape)``.
+        """
+        input_shape = tuple(input_shape)
+        output_shape = self.output_shape(input_shape)
+        return self.init_params(key, input_shape), output_shape
+
+    def apply(self, params: Params, x: jax.Array, *, key: jax.Array | None = None, training: bool = False):
+        """Run the layer on a batch ``x``; ``key`` and ``training`` matter only to stochastic layers."""
+        raise NotImplementedError
+
+
+def _expect_rank(layer: Layer, shape: Shape, rank: int, what: str) -> None:
+    if len(shape) != rank:
+        raise ValueError(
+            f"{type(layer).__name__} expected input of shape {what} (rank {rank} without the batch axis), "
+            f"got {tuple(shape)}"
+        )
+
+
+def _expect_batch(layer: Layer, x: jax.Array, example_rank: int, last_dim: int | None, what: str) -> None:
+    """Check a batch's rank and, if given, its last axis; the message names both shapes."""
+    if x.ndim != example_rank + 1 or (last_dim is not None and x.shape[-1] != last_dim):
+        expected = f"(batch, {what})" if last_dim is None else f"(batch, {what}) with last axis {last_dim}"
+        raise ValueError(f"{type(layer).__name__} expected input of shape {expected}, got {tuple(x.shape)}")
+
+
+def _pair(value: int | tuple[int, int], what: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and v > 0 for v in pair):
+        raise ValueError(f"{what} must be a positive int or a pair of them, got {value!r}")
+    return pair
+
+
+def _padding(padding: str) -> str:
+    if padding.lower() not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    return padding.upper()
+
+
+def _window_output(size: int, window: int, stride: int, padding: str) -> int:
+    """Output length of a sliding window, as XLA and Keras compute it."""
+    if padding == "SAME":
+        return math.ceil(size / stride)
+    if size < window:
+        raise ValueError(f"input size {size} is smaller than the window {window} with padding='valid'")
+    return (size - window) // stride + 1
+
+
+@dataclass(frozen=True)
+class Dense(Layer):
+    """Fully connected layer ``activation(x @ w + b)`` on the last axis (the book's Affine)."""
+
+    units: int
+    activation: str | Callable | None = None
+    use_bias: bool = True
+    kernel_initializer: str | Callable = "glorot_uniform"
+    bias_initializer: str | Callable = "zeros"
+
+    def __post_init__(self):
+        activations.get(self.activation)  # fail at construction for an unknown name
+
+    def output_shape(self, input_shape):
+        if len(input_shape) < 1:
+            raise ValueError(f"Dense expected input of shape (..., features), got {tuple(input_shape)}")
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def init_params(self, key, input_shape):
+        w_key, b_key = jax.random.split(key)
+        params = {"w": initializers.get(self.kernel_initializer)(w_key, (input_shape[-1], self.units), jnp.float32)}
+        if self.use_bias:
+            params["b"] = initializers.get(self.bias_initializer)(b_key, (self.units,), jnp.float32)
+        return params
+
+    def apply(self, params, x, *, key=None, training=False):
+        w = params["w"]
+        if x.ndim < 2 or x.shape[-1] != w.shape[0]:
+            raise ValueError(
+                f"Dense expected input of shape (batch, ..., {w.shape[0]}), got {tuple(x.shape)}"
+            )
+        y = x @ w
+        if self.use_bias:
+            y = y + params["b"]
+        return activations.get(self.activation)(y)
+
+
+@dataclass(frozen=True)
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, as in every DL library) on NHWC batches with an HWIO kernel."""
+
+    filters: int
+    kernel_size: int | tuple[int, int] = 3
+    strides: int | tuple[int, int] = 1
+    padding: str = "valid"
+    activation: str | Callable | None = None
+    use_bias: bool = True
+    kernel_initializer: str | Callable = "glorot_uniform"
+    bias_initializer: str | Callable = "zeros"
+
+    def __post_init__(self):
+        _pair(self.kernel_size, "kernel_size"), _pair(self.strides, "strides"), _padding(self.padding)
+        activations.get(self.activation)
+
+    def output_shape(self, input_shape):
+        _expect_rank(self, input_shape, 3, "(height, width, channels); add a channel axis, e.g. x[..., None]")
+        (kh, kw), (sh, sw), pad = _pair(self.kernel_size, ""), _pair(self.strides, ""), _padding(self.padding)
+        h, w, _ = input_shape
+        return (_window_output(h, kh, sh, pad), _window_output(w, kw, sw, pad), self.filters)
+
+    def init_params(self, key, input_shape):
+        w_key, b_key = jax.random.split(key)
+        kh, kw = _pair(self.kernel_size, "")
+        shape = (kh, kw, input_shape[-1], self.filters)
+        params = {"w": initializers.get(self.kernel_initializer)(w_key, shape, jnp.float32)}
+        if self.use_bias:
+            params["b"] = initializers.get(self.bias_initializer)(b_key, (self.filters,), jnp.float32)
+        return params
+
+    def apply(self, params, x, *, key=None, training=False):
+        w = params["w"]
+        _expect_batch(self, x, 3, w.shape[2], "height, width, channels")
+        dtype = jnp.result_type(x.dtype, w.dtype)  # lax.conv needs one dtype on both sides
+        y = jax.lax.conv_general_dilated(
+            x.astype(dtype), w.astype(dtype),
+            window_strides=_pair(self.strides, ""), padding=_padding(self.padding),
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )
+        if self.use_bias:
+            y = y + params["b"]
+        return activations.get(self.activation)(y)
+
+
+@dataclass(frozen=True)
+class _Pool2D(Layer):
+    pool_size: int | tuple[int, int] = 2
+    strides: int | tuple[int, int] | None = None
+    padding: str = "valid"
+
+    def __post_init__(self):
+        _pair(self.pool_size, "pool_size"), _padding(self.padding)
+        if self.strides is not None:
+            _pair(self.strides, "strides")
+
+    def _window(self):
+        pool = _pair(self.pool_size, "")
+        strides = pool if self.strides is None else _pair(self.strides, "")
+        return (1, *pool, 1), (1, *strides, 1), _padding(self.padding)
+
+    def output_shape(self, input_shape):
+        _expect_rank(self, input_shape, 3, "(height, width, channels)")
+        (_, ph, pw, _), (_, sh, sw, _), pad = self._window()
+        h, w, c = input_shape
+        return (_window_output(h, ph, sh, pad), _window_output(w, pw, sw, pad), c)
+
+    def _check(self, x):
+        _expect_batch(self, x, 3, None, "height, width, channels")
+
+
+@dataclass(frozen=True)
+class MaxPooling2D(_Pool2D):
+    """Max pooling over ``pool_size`` windows (stride = pool_size unless given), NHWC."""
+
+    def apply(self, params, x, *, key=None, training=False):
+        self._check(x)
+        dims, strides, pad = self._window()
+        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, dims, strides, pad)
+
+
+@dataclass(frozen=True)
+class AveragePooling2D(_Pool2D):
+    """Average pooling; with padding='same' the border windows average only the real inputs, as Keras does."""
+
+    def apply(self, params, x, *, key=None, training=False):
+        self._check(x)
+        dims, strides, pad = self._window()
+        total = jax.lax.reduce_window(x, 0.0, jax.lax.add, dims, strides, pad)
+        count = jax.lax.reduce_window(jnp.ones_like(x), 0.0, jax.lax.add, dims, strides, pad)
+        return total / count
+
+
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+
+
+@dataclass(frozen=True)
+class Flatten(Layer):
+    """Flatten each example to one axis: (batch, h, w, c) -> (batch, h*w*c)."""
+
+    def output_shape(self, input_shape):
+        return (math.prod(input_shape),)
+
+    def apply(self, params, x, *, key=None, training=False):
+        return x.reshape(x.shape[0], -1)
+
+
+@dataclass(frozen=True)
+class Dropout(Layer):
+    """Inverted dropout: in training, zero a fraction ``rate`` of the inputs and scale the rest by 1/(1-rate).
+
+    At inference (``training=False``) it is the identity. Training needs a PRNG ``key``.
+    """
+
+    rate: float
+
+    def __post_init__(self):
+        if not 0.0 <= self.rate < 1.0:
+            raise ValueError(f"Dropout rate is the fraction dropped and must be in [0, 1), got {self.rate}")
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def apply(self, params, x, *, key=None, training=False):
+        if not training or self.rate == 0.0:
+            return x
+        if key is None:
+            raise ValueError(
+                f"Dropout(rate={self.rate}) in training mode needs a PRNG key: "
+                "call apply(params, x, key=jax.random.key(0), training=True)"
+            )
+        keep = jax.random.bernoulli(key, 1.0 - self.rate, x.shape)
+        return jnp.where(keep, x / (1.0 - self.rate), jnp.zeros_like(x))
+
+
+@dataclass(frozen=True)
+class Activation(Layer):
+    """Apply an activation function (by name or as a function) element-wise."""
+
+    activation: str | Callable
+
+    def __post_init__(self):
+        activations.get(self.activation)
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def apply(self, params, x, *, key=None, training=False):
+        return activations.get(self.activation)(x)
+
+
+@dataclass(frozen=True)
+class Identity(Layer):
+    """Pass the input through unchanged (the "wide" path of Wide & Deep)."""
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def apply(self, params, x, *, key=None, training=False):
+        return x
+
+
+@dataclass(frozen=True)
+class Maxout(Layer):
+    """Maxout (Goodfellow et al., 2013): ``units`` outputs, each the max of ``pieces`` affine functions."""
+
+    units: int
+    pieces: int = 2
+    kernel_initializer: str | Callable = "glorot_uniform"
+
+    def output_shape(self, input_shape):
+        if len(input_shape) < 1:
+            raise ValueError(f"Maxout expected input of shape (..., features), got {tuple(input_shape)}")
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def init_params(self, key, input_shape):
+        shape = (input_shape[-1], self.units * self.pieces)
+        return {"w": initializers.get(self.kernel_initializer)(key, shape, jnp.float32),
+                "b": jnp.zeros((self.units * self.pieces,), jnp.float32)}
+
+    def apply(self, params, x, *, key=None, training=False):
+        w = params["w"]
+        if x.ndim < 2 or x.shape[-1] != w.shape[0]:
+            raise ValueError(f"Maxout expected input of shape (batch, ..., {w.shape[0]}), got {tuple(x.shape)}")
+        z = x @ w + params["b"]
+        return jnp.max(z.reshape(*z.shape[:-1], self.units, self.pieces), axis=-1)
+
+
+@dataclass(frozen=True)
+class Concatenate(Layer):
+    """Concatenate a tuple of inputs along ``axis`` of each example (-1: the feature axis)."""
+
+    axis: int = -1
+
+    def output_shape(self, input_shape):
+        shapes = [tuple(s) for s in input_shape]
+        if len(shapes) < 2 or not all(isinstance(s, tuple) for s in shapes):
+            raise ValueError(f"Concatenate expects a tuple of at least two input shapes, got {input_shape!r}")
+        rank = len(shapes[0])
+        axis = self.axis % rank
+        rest = {s[:axis] + s[axis + 1:] for s in shapes}
+        if len(rest) != 1 or any(len(s) != rank for s in shapes):
+            raise ValueError(f"Concatenate needs shapes equal except on axis {self.axis}, got {shapes}")
+        return shapes[0][:axis] + (sum(s[axis] for s in shapes),) + shapes[0][axis + 1:]
+
+    def apply(self, params, x, *, key=None, training=False):
+        axis = self.axis if self.axis < 0 else self.axis + 1  # skip the batch axis
+        return jnp.concatenate(list(x), axis=axis)

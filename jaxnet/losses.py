@@ -1,0 +1,191 @@
+"""Loss functions as plain ``jnp`` functions, plus a name registry.
+
+Convention: every loss is called ``loss(y_pred, y_true)`` (the book's ``(y, t)``
+order, also Optax's), and returns a scalar. The Keras-style losses average a
+per-example value over the batch; pass ``sample_weight`` (one weight per
+example) to get the weighted mean ``sum(w * l) / sum(w)``, which is how the
+trainer masks the padded examples of a last partial batch.
+
+The book's own two losses keep the book's definitions:
+``sum_squared_error`` is 0.5 * sum((y - t)^2) and ``cross_entropy_error`` adds
+a delta of 1e-7 inside the log and averages over the batch.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from jaxnet import activations
+from jaxnet.registry import resolve
+
+Loss = Callable[..., jax.Array]
+
+#: Keras' epsilon: probabilities are clipped to [EPSILON, 1 - EPSILON] before a log.
+EPSILON = 1e-7
+
+
+def _weighted_mean(per_example: jax.Array, sample_weight: jax.Array | None) -> jax.Array:
+    """Mean over the batch axis, weighted when ``sample_weight`` is given."""
+    if sample_weight is None:
+        return jnp.mean(per_example)
+    w = jnp.asarray(sample_weight, per_example.dtype)
+    return jnp.sum(per_example * w) / jnp.maximum(jnp.sum(w), 1)
+
+
+def _per_example_mean(values: jax.Array) -> jax.Array:
+    """Average over every axis but the first (Keras averages the last axis of each example)."""
+    values = jnp.asarray(values)
+    if values.ndim <= 1:
+        return values
+    return jnp.mean(values.reshape(values.shape[0], -1), axis=1)
+
+
+def _sparse_to_one_hot(y_true: jax.Array, num_classes: int, dtype) -> jax.Array:
+    return jax.nn.one_hot(jnp.asarray(y_true).reshape(-1), num_classes, dtype=dtype)
+
+
+# --- the book's losses -------------------------------------------------------------------------
+
+def sum_squared_error(y: jax.Array, t: jax.Array) -> jax.Array:
+    """The book's ``mean_squared_error``: E = 0.5 * sum((y - t)^2) over every element.
+
+    Arguments:
+        y: network output (e.g. softmax probabilities).
+        t: one-hot target of the same shape.
+
+    Returns:
+        The scalar loss (0.0975 for the book's example with t = 2).
+    """
+    y, t = jnp.asarray(y), jnp.asarray(t)
+    return 0.5 * jnp.sum((y - t) ** 2)
+
+
+def cross_entropy_error(y: jax.Array, t: jax.Array, delta: float = 1e-7) -> jax.Array:
+    """The book's cross entropy on probabilities: -sum(t * log(y + delta)) / N.
+
+    Arguments:
+        y: probabilities, shape (N, C) or (C,).
+        t: one-hot targets of y's shape, or integer labels of shape (N,) or ().
+        delta: added inside the log so log(0) never occurs (the book's 1e-7).
+
+    Returns:
+        The batch-averaged scalar loss (0.510825457 for the book's example with t = 2).
+    """
+    y = jnp.asarray(y)
+    if y.ndim == 1:
+        y = y[None, :]
+        t = jnp.asarray(t).reshape(1, -1) if jnp.size(t) == y.size else jnp.reshape(t, (1,))
+    t = jnp.asarray(t)
+    if t.shape == y.shape:
+        return -jnp.sum(t * jnp.log(y + delta)) / y.shape[0]
+    picked = jnp.take_along_axis(y, t.astype(jnp.int32).reshape(-1, 1), axis=1)
+    return -jnp.sum(jnp.log(picked + delta)) / y.shape[0]
+
+
+# --- Keras-style losses (mean over the batch) --------------------------------------------------
+
+def mean_squared_error(y_pred, y_true, sample_weight=None):
+    """Keras' MSE: mean((y_pred - y_true)^2) per example, then over the batch (the L2 loss)."""
+    err = jnp.asarray(y_pred) - jnp.asarray(y_true).reshape(jnp.shape(y_pred))
+    return _weighted_mean(_per_example_mean(err**2), sample_weight)
+
+
+def mean_absolute_error(y_pred, y_true, sample_weight=None):
+    """Keras' MAE: mean(|y_pred - y_true|) per example, then over the batch (the L1 loss)."""
+    err = jnp.asarray(y_pred) - jnp.asarray(y_true).reshape(jnp.shape(y_pred))
+    return _weighted_mean(_per_example_mean(jnp.abs(err)), sample_weight)
+
+
+def huber(y_pred, y_true, sample_weight=None, delta: float = 1.0):
+    """Huber loss: quadratic for |error| <= delta, linear beyond (robust to outliers in regression)."""
+    err = jnp.abs(jnp.asarray(y_pred) - jnp.asarray(y_true).reshape(jnp.shape(y_pred)))
+    quadratic = jnp.minimum(err, delta)
+    values = 0.5 * quadratic**2 + delta * (err - quadratic)
+    return _weighted_mean(_per_example_mean(values), sample_weight)
+
+
+def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
+    """Cross entropy against one-hot targets.
+
+    Arguments:
+        y_pred: probabilities (the output of a softmax layer), or logits with ``from_logits=True``.
+        y_true: one-hot targets of the same shape.
+        sample_weight: optional per-example weights.
+        from_logits: treat y_pred as unnormalised logits (stable log-softmax, no clipping).
+
+    Returns:
+        The batch-mean loss.
+    """
+    y_pred = jnp.asarray(y_pred)
+    if from_logits:
+        log_p = activations.log_softmax(y_pred)
+    else:
+        p = y_pred / jnp.sum(y_pred, axis=-1, keepdims=True)
+        log_p = jnp.log(jnp.clip(p, EPSILON, 1.0 - EPSILON))
+    return _weighted_mean(-jnp.sum(jnp.asarray(y_true) * log_p, axis=-1), sample_weight)
+
+
+def sparse_categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
+    """Cross entropy against integer labels (``y_true`` of shape (N,) or (N, 1))."""
+    y_pred = jnp.asarray(y_pred)
+    one_hot = _sparse_to_one_hot(y_true, y_pred.shape[-1], y_pred.dtype)
+    return categorical_crossentropy(y_pred, one_hot, sample_weight, from_logits=from_logits)
+
+
+def binary_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
+    """Binary cross entropy for 0/1 targets, from probabilities (clipped) or logits (stable)."""
+    y_pred = jnp.asarray(y_pred)
+    y_true = jnp.asarray(y_true, y_pred.dtype).reshape(y_pred.shape)
+    if from_logits:
+        values = jnp.maximum(y_pred, 0) - y_pred * y_true + jnp.log1p(jnp.exp(-jnp.abs(y_pred)))
+    else:
+        p = jnp.clip(y_pred, EPSILON, 1.0 - EPSILON)
+        values = -(y_true * jnp.log(p) + (1 - y_true) * jnp.log(1 - p))
+    return _weighted_mean(_per_example_mean(values), sample_weight)
+
+
+def _signed_labels(y_true, like):
+    """Map 0/1 labels to -1/+1 (labels already in {-1, 1} are kept), as Keras' hinge does."""
+    y_true = jnp.asarray(y_true, like.dtype).reshape(like.shape)
+    return jnp.where(y_true == 0, -1.0, y_true).astype(like.dtype)
+
+
+def hinge(y_pred, y_true, sample_weight=None):
+    """Keras' hinge: mean(max(0, 1 - y_true * y_pred)) with labels in {-1, 1} (0/1 are converted)."""
+    y_pred = jnp.asarray(y_pred)
+    values = jnp.maximum(0.0, 1.0 - _signed_labels(y_true, y_pred) * y_pred)
+    return _weighted_mean(_per_example_mean(values), sample_weight)
+
+
+def squared_hinge(y_pred, y_true, sample_weight=None):
+    """Keras' squared hinge: mean(max(0, 1 - y_true * y_pred)^2)."""
+    y_pred = jnp.asarray(y_pred)
+    values = jnp.maximum(0.0, 1.0 - _signed_labels(y_true, y_pred) * y_pred) ** 2
+    return _weighted_mean(_per_example_mean(values), sample_weight)
+
+
+REGISTRY: dict[str, Loss] = {
+    "sum_squared_error": sum_squared_error,
+    "cross_entropy_error": cross_entropy_error,
+    "mean_squared_error": mean_squared_error,
+    "mse": mean_squared_error,
+    "mean_absolute_error": mean_absolute_error,
+    "mae": mean_absolute_error,
+    "huber": huber,
+    "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+    "binary_crossentropy": binary_crossentropy,
+    "hinge": hinge,
+    "squared_hinge": squared_hinge,
+}
+
+
+def get(loss: str | Loss) -> Loss:
+    """Resolve a loss given by name or as a function.
+
+    Raises:
+        ValueError: for an unknown name; the message lists the known ones.
+    """
+    return resolve("loss", loss, REGISTRY)

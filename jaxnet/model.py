@@ -1,0 +1,153 @@
+"""Containers that compose layers: Sequential, Branch and Parallel, and the Keras-style summary.
+
+Containers are layers too (``output_shape``, ``init_params``, ``apply``), so they
+nest. Their parameters are a dict keyed by the child layers' unique names
+(``params["dense_1"]["w"]``), in layer order.
+
+``Sequential.init(key, input_shape)`` returns the parameter pytree alone (what a
+user wants from a model); a bare layer's ``init`` returns ``(params, output_shape)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import jax
+
+from jaxnet.layers import Layer, Params, Shape
+from jaxnet.summary import summary_table
+
+
+def unique_names(layers: Sequence[Layer]) -> tuple[str, ...]:
+    """Keras-style names: the layer's own name, or its default with a counter (dense, dense_1, ...).
+
+    Raises:
+        ValueError: if two layers were given the same explicit name.
+    """
+    explicit = [layer.name for layer in layers if layer.name is not None]
+    for name in set(explicit):
+        if explicit.count(name) > 1:
+            raise ValueError(f"two layers are named {name!r}; layer names must be unique")
+    taken, names, counts = set(explicit), [], {}
+    for layer in layers:
+        if layer.name is not None:
+            names.append(layer.name)
+            continue
+        base, candidate = layer.default_name, None
+        while candidate is None or candidate in taken:
+            n = counts.get(base, 0)
+            counts[base] = n + 1
+            candidate = base if n == 0 else f"{base}_{n}"
+        taken.add(candidate)
+        names.append(candidate)
+    return tuple(names)
+
+
+def _split(key: jax.Array | None, n: int) -> list:
+    return [None] * n if key is None else list(jax.random.split(key, n))
+
+
+@dataclass(frozen=True, init=False)
+class _Container(Layer):
+    layers: tuple = field(default=())
+
+    def __init__(self, layers: Sequence[Layer] = (), *, name: str | None = None):
+        object.__setattr__(self, "layers", tuple(layers))
+        object.__setattr__(self, "name", name)
+        for layer in self.layers:
+            if not isinstance(layer, Layer):
+                raise TypeError(f"{type(self).__name__} takes jaxnet layers, got {layer!r}")
+        object.__setattr__(self, "names", unique_names(self.layers))
+
+    def child_input_shapes(self, input_shape: Shape) -> list[Shape]:
+        """The input shape each child layer receives."""
+        raise NotImplementedError
+
+    def init_params(self, key, input_shape):
+        shapes = self.child_input_shapes(tuple(input_shape))
+        keys = _split(key, len(self.layers))
+        return {name: layer.init_params(k, s) for name, layer, k, s in zip(self.names, self.layers, keys, shapes)}
+
+
+@dataclass(frozen=True, init=False)
+class Sequential(_Container):
+    """A plain stack of layers, each feeding the next (Keras' Sequential, stax's serial)."""
+
+    def child_input_shapes(self, input_shape):
+        shapes = []
+        for layer in self.layers:
+            shapes.append(input_shape)
+            input_shape = layer.output_shape(input_shape)
+        return shapes
+
+    def output_shape(self, input_shape):
+        for layer in self.layers:
+            input_shape = layer.output_shape(input_shape)
+        return input_shape
+
+    def init(self, key: jax.Array, input_shape: Shape) -> Params:  # type: ignore[override]
+        """Create the parameter pytree for examples of ``input_shape`` (no batch axis).
+
+        Arguments:
+            key: a PRNG key (``jax.random.key(0)``).
+            input_shape: one example's shape, e.g. ``(784,)`` or ``(32, 32, 3)``.
+
+        Returns:
+            ``{layer_name: layer_params}`` in layer order.
+        """
+        return self.init_params(key, tuple(input_shape))
+
+    def apply(self, params, x, *, key=None, training=False):
+        """Run the layers in order; ``key`` is split so each stochastic layer gets its own."""
+        for name, layer, k in zip(self.names, self.layers, _split(key, len(self.layers))):
+            x = layer.apply(params[name], x, key=k, training=training)
+        return x
+
+    def summary(self, input_shape: Shape) -> str:
+        """The Keras-3-style summary table as text; nothing is allocated to compute it.
+
+        Arguments:
+            input_shape: one example's shape, without the batch axis.
+
+        Returns:
+            The table: Layer (type) | Output Shape | Param #, then the totals.
+        """
+        return summary_table(self, tuple(input_shape))
+
+
+@dataclass(frozen=True, init=False)
+class Branch(_Container):
+    """Feed the same input to every child and return their outputs as a tuple (stax's FanOut + parallel)."""
+
+    def child_input_shapes(self, input_shape):
+        return [input_shape] * len(self.layers)
+
+    def output_shape(self, input_shape):
+        return tuple(layer.output_shape(input_shape) for layer in self.layers)
+
+    def apply(self, params, x, *, key=None, training=False):
+        keys = _split(key, len(self.layers))
+        return tuple(layer.apply(params[n], x, key=k, training=training)
+                     for n, layer, k in zip(self.names, self.layers, keys))
+
+
+@dataclass(frozen=True, init=False)
+class Parallel(_Container):
+    """Apply the i-th child to the i-th input of a tuple (stax's parallel), for multi-input models."""
+
+    def child_input_shapes(self, input_shape):
+        if len(input_shape) != len(self.layers) or not all(isinstance(s, tuple) for s in input_shape):
+            raise ValueError(
+                f"Parallel with {len(self.layers)} layers expects a tuple of {len(self.layers)} input shapes, "
+                f"got {input_shape!r}"
+            )
+        return list(input_shape)
+
+    def output_shape(self, input_shape):
+        shapes = self.child_input_shapes(input_shape)
+        return tuple(layer.output_shape(s) for layer, s in zip(self.layers, shapes))
+
+    def apply(self, params, x, *, key=None, training=False):
+        keys = _split(key, len(self.layers))
+        return tuple(layer.apply(params[n], xi, key=k, training=training)
+                     for n, layer, xi, k in zip(self.names, self.layers, x, keys))

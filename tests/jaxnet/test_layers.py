@@ -1,0 +1,104 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.signal import correlate2d
+
+from jaxnet import (AveragePooling2D, Concatenate, Conv2D, Dense, Dropout, Flatten, Maxout, MaxPool2D,
+                    Sequential)
+from jaxnet.filters import KERNELS
+
+KEY = jax.random.key(0)
+
+
+def test_dense_matches_numpy_and_book_dot():
+    layer = Dense(2)
+    params = {"w": jnp.array([[5.0, 6], [7, 8]]), "b": jnp.zeros(2)}
+    np.testing.assert_array_equal(layer.apply(params, jnp.array([[1.0, 2], [3, 4]])), [[19, 22], [43, 50]])
+    params, shape = Dense(3, activation="relu").init(KEY, (4,))
+    assert shape == (3,) and params["w"].shape == (4, 3) and params["b"].shape == (3,)
+    assert params["w"].dtype == jnp.float32
+
+
+def test_dense_wrong_feature_size_names_shapes():
+    params, _ = Dense(3).init(KEY, (4,))
+    with pytest.raises(ValueError, match=r"Dense expected input of shape \(batch, \.\.\., 4\), got \(2, 5\)"):
+        Dense(3).apply(params, jnp.ones((2, 5)))
+
+
+def test_conv2d_wrong_rank_names_shapes():
+    with pytest.raises(ValueError, match=r"Conv2D expected input of shape \(height, width, channels\).*got \(28, 28\)"):
+        Conv2D(8, 3).init(KEY, (28, 28))
+    params, _ = Conv2D(8, 3).init(KEY, (28, 28, 1))
+    with pytest.raises(ValueError, match=r"got \(28, 28, 1\)"):
+        Conv2D(8, 3).apply(params, jnp.ones((28, 28, 1)))
+
+
+def test_conv2d_shapes_valid_same_strides():
+    assert Conv2D(32, 3).output_shape((32, 32, 3)) == (30, 30, 32)
+    assert Conv2D(32, (3, 3), padding="same").output_shape((32, 32, 3)) == (32, 32, 32)
+    assert Conv2D(16, 5, strides=2).output_shape((28, 28, 1)) == (12, 12, 16)
+    assert Conv2D(16, 3, strides=2, padding="same").output_shape((7, 7, 1)) == (4, 4, 16)
+    params, shape = Conv2D(16, 3, strides=2, padding="same").init(KEY, (7, 7, 2))
+    out = Conv2D(16, 3, strides=2, padding="same").apply(params, jnp.ones((5, 7, 7, 2)))
+    assert out.shape == (5, *shape)
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_classic_kernels_with_conv2d_match_scipy(name, rng):
+    image = rng.uniform(size=(9, 11)).astype(np.float32)
+    kernel = np.asarray(KERNELS[name])
+    params = {"w": jnp.asarray(kernel)[:, :, None, None], "b": jnp.zeros(1)}
+    out = Conv2D(1, 3).apply(params, jnp.asarray(image)[None, :, :, None])[0, :, :, 0]
+    np.testing.assert_allclose(out, correlate2d(image, kernel, mode="valid"), rtol=1e-5, atol=1e-5)
+
+
+def test_max_and_average_pooling():
+    x = jnp.arange(16.0).reshape(1, 4, 4, 1)
+    np.testing.assert_array_equal(MaxPool2D(2).apply({}, x)[0, :, :, 0], [[5, 7], [13, 15]])
+    np.testing.assert_array_equal(AveragePooling2D(2).apply({}, x)[0, :, :, 0], [[2.5, 4.5], [10.5, 12.5]])
+    assert MaxPool2D(2).output_shape((15, 15, 32)) == (7, 7, 32)
+    # 'same' padding averages only the real inputs of the border window
+    np.testing.assert_allclose(AveragePooling2D(2, padding="same").apply({}, jnp.ones((1, 3, 3, 1))), 1.0)
+
+
+def test_dropout_rate_is_fraction_dropped_and_needs_key():
+    layer = Dropout(0.25)
+    x = jnp.ones((200, 500))
+    np.testing.assert_array_equal(layer.apply({}, x), x)  # inference: identity
+    y = layer.apply({}, x, key=KEY, training=True)
+    assert float(jnp.mean(y == 0)) == pytest.approx(0.25, abs=0.01)
+    assert float(jnp.mean(y)) == pytest.approx(1.0, abs=0.02)  # inverted dropout keeps the mean
+    with pytest.raises(ValueError, match="needs a PRNG key"):
+        layer.apply({}, x, training=True)
+    with pytest.raises(ValueError, match=r"fraction dropped.*\[0, 1\)"):
+        Dropout(1.5)
+
+
+def test_maxout_is_max_of_affine_pieces(rng):
+    params, shape = Maxout(3, pieces=4).init(KEY, (5,))
+    x = jnp.asarray(rng.normal(size=(2, 5)), jnp.float32)
+    z = np.asarray(x @ params["w"] + params["b"]).reshape(2, 3, 4)
+    np.testing.assert_allclose(Maxout(3, pieces=4).apply(params, x), z.max(-1), rtol=1e-6)
+    assert shape == (3,)
+
+
+def test_unknown_activation_fails_at_construction():
+    with pytest.raises(ValueError, match="unknown activation 'relux'"):
+        Dense(3, activation="relux")
+
+
+def test_flatten_and_concatenate():
+    assert Flatten().output_shape((28, 28, 1)) == (784,)
+    assert Concatenate().output_shape(((8,), (30,))) == (38,)
+    with pytest.raises(ValueError, match="equal except on axis"):
+        Concatenate().output_shape(((4, 2), (3, 3)))
+
+
+def test_layers_jit_and_vmap():
+    model = Sequential([Conv2D(4, 3, activation="relu"), MaxPool2D(2), Flatten(), Dense(3)])
+    params = model.init(KEY, (8, 8, 1))
+    x = jnp.ones((6, 8, 8, 1))
+    batched = jax.jit(model.apply)(params, x)
+    per_example = jax.vmap(lambda xi: model.apply(params, xi[None])[0])(x)
+    np.testing.assert_allclose(batched, per_example, rtol=1e-5)
