@@ -33,6 +33,11 @@ graphviz:
 
 demo: install
 	$(BIN)/python -m jaxnet tour
+	$(BIN)/python -m graphviz_tools apple --format svg --out $(OUT)/graphs
+	$(BIN)/python -m graphviz_tools apple --format png --out $(OUT)/graphs
+	$(BIN)/python -m graphviz_tools apple_orange --format svg --out $(OUT)/graphs
+	$(BIN)/python -m graphviz_tools apple_orange --format png --out $(OUT)/graphs
+	@echo "Backprop graphs of the book's apple examples are in $(OUT)/graphs/ (open the .svg in a browser)."
 
 # The default suite (slow tests excluded), two workers for the two cores.
 test: install

@@ -100,7 +100,8 @@ class Sequential(_Container):
     def apply(self, params, x, *, key=None, training=False):
         """Run the layers in order; ``key`` is split so each stochastic layer gets its own."""
         for name, layer, k in zip(self.names, self.layers, _split(key, len(self.layers))):
-            x = layer.apply(params[name], x, key=k, training=training)
+            with jax.named_scope(name):  # groups the layer's operations in jaxprs and profiles
+                x = layer.apply(params[name], x, key=k, training=training)
         return x
 
     def summary(self, input_shape: Shape) -> str:

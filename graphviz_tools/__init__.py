@@ -1,0 +1,14 @@
+"""graphviz_tools: draw how neural networks compute their gradients.
+
+- ``Var`` (``graphviz_tools.autograd``): a miniature tracing autograd;
+- ``examples``: the book's apple / orange / sigmoid / affine / softmax-with-loss graphs;
+- ``to_digraph`` / ``render``: the book's drawing style, written to SVG, PNG, PDF or DOT;
+- ``jaxpr_graph`` / ``grad_graph``: graphs of real JAX functions and of their gradients;
+- ``plot_model``: Keras-style plots of jaxnet models.
+"""
+from graphviz_tools import examples
+from graphviz_tools.autograd import Var, exp, log, relu, sigmoid, tanh
+from graphviz_tools.examples import EXAMPLES, affine, apple, apple_orange, softmax_loss, two_layer
+from graphviz_tools.jaxpr import grad_graph, jaxpr_graph
+from graphviz_tools.model_plot import plot_model
+from graphviz_tools.render import GraphvizNotInstalled, render, require_dot, to_digraph

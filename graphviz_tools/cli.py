@@ -1,0 +1,117 @@
+"""The ``python -m graphviz_tools`` command line: the book's graphs, jaxprs of any function, model plots.
+
+Examples:
+  python -m graphviz_tools apple --format svg --out out/graphs
+  python -m graphviz_tools apple_orange --format dot              # DOT on standard output
+  python -m graphviz_tools jaxpr mypkg.mod:loss --shapes 3 3,4 --grad --out out/graphs
+  python -m graphviz_tools model --model cnn --input-shape 32,32,3 --format png --out out/graphs
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pathlib
+import sys
+
+import jax
+import jax.numpy as jnp
+
+from graphviz_tools.examples import EXAMPLES
+from graphviz_tools.jaxpr import grad_graph, jaxpr_graph
+from graphviz_tools.model_plot import plot_model
+from graphviz_tools.render import FORMATS, GraphvizNotInstalled, render, require_dot, to_digraph
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a shape is comma-separated integers such as 3,4 (or '' for a scalar), "
+                                         f"got {text!r}") from None
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="svg", help="output format (default svg)")
+    parser.add_argument("--out", type=pathlib.Path, help="output folder; with --format dot and no --out, "
+                                                         "the DOT source goes to standard output")
+    parser.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), help="layout direction")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m graphviz_tools", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, fn in EXAMPLES.items():
+        sub = commands.add_parser(name, help=(fn.__doc__ or "").strip().splitlines()[0])
+        _output_options(sub)
+        sub.add_argument("--no-grad", action="store_true", help="draw forward values only")
+        sub.add_argument("--number-format", default="{:.4g}", help="Python format of the numbers (default {:.4g})")
+    jx = commands.add_parser("jaxpr", help="draw the jaxpr of a JAX function (or of its gradient with --grad)")
+    jx.add_argument("function", help="MODULE:FUNCTION, e.g. jaxnet.activations:softmax")
+    jx.add_argument("--shapes", nargs="*", type=_shape, default=[()],
+                    help="one shape per positional argument, e.g. --shapes 3 3,4 ('' for a scalar); "
+                         "the arguments are filled with seeded random normals")
+    jx.add_argument("--grad", action="store_true", help="draw jax.value_and_grad of the function")
+    jx.add_argument("--collapse", nargs="*", default=[], help="named scopes to draw as one node each")
+    jx.add_argument("--max-depth", type=int, help="levels of nested jaxprs to expand")
+    _output_options(jx)
+    mp = commands.add_parser("model", help="plot one of jaxnet's zoo models (Keras' plot_model)")
+    from jaxnet.zoo import MODELS
+    mp.add_argument("--model", choices=sorted(MODELS), default="mlp")
+    mp.add_argument("--input-shape", type=_shape, default=(28, 28), help="one example's shape, e.g. 32,32,3")
+    mp.add_argument("--num-outputs", type=int, default=10)
+    mp.add_argument("--show-activations", action="store_true")
+    _output_options(mp)
+    return parser
+
+
+def _load(spec: str):
+    module_name, _, attr = spec.partition(":")
+    if not attr:
+        raise SystemExit(f"error: expected MODULE:FUNCTION, got {spec!r}")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise SystemExit(f"error: cannot load {spec!r}: {err}") from None
+
+
+def _build(args) -> tuple[str, object]:
+    """The file stem and the Digraph for the chosen command."""
+    layout = {"rankdir": args.rankdir} if args.rankdir else {}
+    if args.command == "jaxpr":
+        fun = _load(args.function)
+        keys = jax.random.split(jax.random.key(0), max(len(args.shapes), 1))
+        arrays = [jax.random.normal(k, s, jnp.float32) for k, s in zip(keys, args.shapes)]
+        draw = grad_graph if args.grad else jaxpr_graph
+        graph = draw(fun, collapse=args.collapse, max_depth=args.max_depth, **layout)(*arrays)
+        return args.function.split(":")[1] + ("_grad" if args.grad else ""), graph
+    if args.command == "model":
+        from jaxnet import zoo
+
+        model = zoo.get(args.model, args.num_outputs)
+        return f"model_{args.model}", plot_model(model, args.input_shape, show_activations=args.show_activations,
+                                                 **layout)
+    root = EXAMPLES[args.command]()
+    return args.command, to_digraph(root, show_grad=not args.no_grad, number_format=args.number_format, **layout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.format != "dot":
+        try:
+            require_dot()  # before any work: say how to install it, never a raw traceback
+        except GraphvizNotInstalled as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    try:
+        stem, graph = _build(args)
+    except ValueError as err:  # bad shapes, non-scalar --grad functions, ...: say what, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.format == "dot" and args.out is None:
+        sys.stdout.write(graph.source)
+        return 0
+    path = render(graph, (args.out or pathlib.Path(".")) / f"{stem}.{args.format}")
+    print(f"wrote {path}")
+    return 0

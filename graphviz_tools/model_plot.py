@@ -1,0 +1,95 @@
+"""``plot_model`` for jaxnet models, in the manner of Keras' ``keras.utils.plot_model``."""
+from __future__ import annotations
+
+import html
+
+import graphviz
+
+from jaxnet import activations
+from jaxnet.layers import Layer, Shape
+from jaxnet.model import Branch, Parallel, Sequential
+from jaxnet.summary import count_params, format_shape, param_shapes
+
+
+class _ModelPlot:
+    def __init__(self, show_shapes: bool, show_layer_names: bool, show_activations: bool):
+        self.show_shapes, self.show_layer_names, self.show_activations = show_shapes, show_layer_names, show_activations
+        self.dot = graphviz.Digraph(name="model")
+        self.count = 0
+
+    def box(self, title: str, input_shape, output_shape, params: int | None) -> str:
+        """One layer's node: a table with its name (class), shapes and parameter count."""
+        self.count += 1
+        node_id = f"layer{self.count}"
+        rows = [f'<tr><td colspan="2" bgcolor="#dde6f5"><b>{html.escape(title)}</b></td></tr>']
+        if self.show_shapes:
+            if input_shape is not None:
+                rows.append(f"<tr><td>Input shape</td><td>{html.escape(format_shape(input_shape))}</td></tr>")
+            rows.append(f"<tr><td>Output shape</td><td>{html.escape(format_shape(output_shape))}</td></tr>")
+        if params is not None:
+            rows.append(f"<tr><td>Params</td><td>{params:,}</td></tr>")
+        table = f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="4">{"".join(rows)}</table>>'
+        self.dot.node(node_id, table, shape="plaintext")
+        return node_id
+
+    def title(self, name: str, layer: Layer) -> str:
+        text = f"{name} ({type(layer).__name__})" if self.show_layer_names else type(layer).__name__
+        activation = getattr(layer, "activation", None)
+        if self.show_activations and activation is not None:
+            text += f"\nactivation: {activations.name_of(activation)}"
+        return text
+
+    def draw(self, name: str, layer: Layer, shape: Shape, inputs: list[str]) -> tuple[list[str], Shape]:
+        """Draw ``layer`` fed by the nodes ``inputs``; returns its output nodes and output shape."""
+        if isinstance(layer, Sequential):
+            for child_name, child in zip(layer.names, layer.layers):
+                inputs, shape = self.draw(child_name, child, shape, inputs)
+            return inputs, shape
+        if isinstance(layer, (Branch, Parallel)):
+            outputs, shapes = [], []
+            child_shapes = layer.child_input_shapes(shape)
+            for i, (child_name, child, child_shape) in enumerate(zip(layer.names, layer.layers, child_shapes)):
+                child_inputs = inputs if isinstance(layer, Branch) else [inputs[i]]
+                out, out_shape = self.draw(child_name, child, child_shape, child_inputs)
+                outputs += out
+                shapes.append(out_shape)
+            return outputs, tuple(shapes)
+        out_shape = layer.output_shape(shape)
+        node = self.box(self.title(name, layer), shape, out_shape, count_params(param_shapes(layer, shape)))
+        for src in inputs:
+            self.dot.edge(src, node)
+        return [node], out_shape
+
+
+def plot_model(model: Sequential, input_shape: Shape, *, show_shapes: bool = True, show_layer_names: bool = True,
+               show_activations: bool = False, rankdir: str = "TB") -> graphviz.Digraph:
+    """Draw a jaxnet model: one box per layer with its name, class, input/output shapes and parameter count.
+
+    Arguments:
+        model: a Sequential (Branch and Parallel inside it are drawn as forks).
+        input_shape: one example's shape without the batch axis; a tuple of shapes for several inputs.
+        show_shapes: print input and output shapes in each box.
+        show_layer_names: print the layer names beside their classes.
+        show_activations: print each layer's activation.
+        rankdir: "TB" (Keras' default) or "LR".
+
+    Returns:
+        The ``graphviz.Digraph`` (inline in Jupyter; write it with ``graphviz_tools.render``).
+    """
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"rankdir must be one of LR, TB, RL, BT, got {rankdir!r}")
+    input_shape = tuple(input_shape)
+    plot = _ModelPlot(show_shapes, show_layer_names, show_activations)
+    plot.dot.attr(rankdir=rankdir, fontname="Helvetica")
+    plot.dot.attr("node", fontname="Helvetica", fontsize="11")
+    several = isinstance(model.layers[0], Parallel) if model.layers else False
+    shapes = input_shape if several else (input_shape,)
+    inputs = []
+    for i, shape in enumerate(shapes):
+        plot.count += 1
+        node_id = f"input{i}"
+        plot.dot.node(node_id, f"input_{i} (InputLayer)\n{format_shape(shape)}" if show_shapes
+                      else f"input_{i} (InputLayer)", shape="box", style="rounded")
+        inputs.append(node_id)
+    plot.draw(model.name or "sequential", model, input_shape, inputs)
+    return plot.dot

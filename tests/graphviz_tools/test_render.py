@@ -1,0 +1,71 @@
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from graphviz_tools import examples, render, to_digraph
+from graphviz_tools.render import GraphvizNotInstalled
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+
+
+@needs_dot
+def test_svg_is_valid_xml_with_the_numbers(tmp_path):
+    path = render(examples.apple_orange(), tmp_path / "apple_orange.svg")
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    texts = {t.text for t in root.iter() if t.tag.endswith("text")}
+    assert {"715", "650", "2.2", "110", "3.3", "165", "×", "+"} <= {s.split(" = ")[-1] for s in texts if s}
+
+
+@needs_dot
+@pytest.mark.parametrize("name", sorted(examples.EXAMPLES))
+def test_png_signature_and_size(name, tmp_path):
+    path = render(examples.EXAMPLES[name](), tmp_path / f"{name}.png")
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > 200 and height > 50
+    assert os.listdir(tmp_path) == [f"{name}.png"]  # no temporary file left behind
+
+
+@needs_dot
+def test_pdf(tmp_path):
+    assert render(examples.apple(), tmp_path / "apple.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_dot_source_needs_no_binary(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    path = render(examples.apple(), tmp_path / "apple.dot")
+    assert path.read_text().startswith("digraph")
+    with pytest.raises(GraphvizNotInstalled, match="apt-get install graphviz"):
+        render(examples.apple(), tmp_path / "apple.svg")
+    assert not (tmp_path / "apple.svg").exists()
+
+
+def test_options_direction_format_and_hidden_gradients():
+    source = to_digraph(examples.apple(), rankdir="TB", number_format="{:.2f}", show_grad=False).source
+    assert "rankdir=TB" in source and "220.00" in source and "2.20" not in source
+    with pytest.raises(ValueError, match="rankdir"):
+        to_digraph(examples.apple(), rankdir="UP")
+
+
+def test_unknown_extension(tmp_path):
+    with pytest.raises(ValueError, match=r"\.svg, \.png, \.pdf, \.dot"):
+        render(examples.apple(), tmp_path / "apple.jpeg")
+
+
+def test_digraph_shows_inline_in_jupyter():
+    assert hasattr(to_digraph(examples.apple()), "_repr_mimebundle_")
+
+
+def test_cli_without_dot_says_how_to_install(tmp_path):
+    env = dict(os.environ, PATH=str(tmp_path))  # no dot on this PATH
+    result = subprocess.run([sys.executable, "-m", "graphviz_tools", "apple", "--format", "png", "--out",
+                             str(tmp_path)], capture_output=True, text=True, env=env)
+    assert result.returncode == 2
+    assert "Graphviz's 'dot' program is not installed" in result.stderr and "apt-get install graphviz" in result.stderr
+    assert "Traceback" not in result.stderr and not list(tmp_path.glob("*.png"))
