@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks.grad_speed`` (numerical vs manual vs automatic gradients)."""
