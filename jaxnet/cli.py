@@ -1,14 +1,109 @@
-"""The ``python -m jaxnet`` command line."""
+"""``python -m jaxnet``: the tour of the seeds' examples, and training from the command line.
+
+Examples:
+  python -m jaxnet tour
+  python -m jaxnet train --model mlp --dataset digits --epochs 30 --out out/mlp
+  python -m jaxnet train --model cnn --dataset digits --epochs 15 --optimizer adam --lr 0.001 --out out/cnn
+  python -m jaxnet train --model regression_mlp --dataset diabetes --optimizer sgd --lr 0.01 --out out/reg
+"""
 from __future__ import annotations
 
 import argparse
+import json
+import pathlib
+import sys
+
+REGRESSION = {"diabetes", "boston_housing", "california_housing"}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m jaxnet", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    from jaxnet import datasets, optimizers, zoo
+
+    parser = argparse.ArgumentParser(prog="python -m jaxnet", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("tour", help="print the seeds' examples (gates, activations, losses, gradients, ...)")
+    tr = commands.add_parser("train", help="train a zoo model on a data set; writes curves, checkpoint, history",
+                             description="Prints the model summary, per-epoch progress and the test metrics; writes "
+                                         "OUT/learning_curves.png, OUT/model.npz (load with jaxnet.load_model) and "
+                                         "OUT/history.json.")
+    tr.add_argument("--model", choices=sorted(zoo.MODELS), default="mlp", help="architecture (default mlp)")
+    tr.add_argument("--dataset", choices=sorted(datasets.LOADERS), default="digits",
+                    help="digits, iris and diabetes ship with scikit-learn; the others read local files "
+                         "($JAXNET_DATA or --data-dir)")
+    tr.add_argument("--data-dir", type=pathlib.Path, help="folder holding the data set's files")
+    tr.add_argument("--epochs", type=int, default=10)
+    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--optimizer", choices=sorted(optimizers.REGISTRY), default="adam")
+    tr.add_argument("--lr", type=float, help="learning rate (default: Keras' default for the optimizer)")
+    tr.add_argument("--validation-split", type=float, default=0.1)
+    tr.add_argument("--patience", type=int, help="stop early after this many epochs without val_loss improving "
+                                                 "(and restore the best weights)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/train"), help="output folder")
     return parser
+
+
+def _load_data(args):
+    from jaxnet import datasets
+
+    loader = datasets.LOADERS[args.dataset]
+    (x, y), (x_test, y_test) = loader(args.data_dir) if args.data_dir else loader()
+    if x.dtype == "uint8":
+        x, x_test = datasets.scale_pixels(x), datasets.scale_pixels(x_test)
+    if y.ndim == 2 and y.shape[1] == 1 and args.dataset not in REGRESSION:
+        y, y_test = y.ravel(), y_test.ravel()  # CIFAR labels come as (n, 1)
+    return x, y, x_test, y_test
+
+
+def _build_model(args, x, y):
+    from jaxnet import keras, zoo
+
+    regression = args.dataset in REGRESSION
+    outputs = 1 if regression else int(y.max()) + 1
+    convolutional = args.model in ("cnn", "small_cnn")
+    if convolutional and x.ndim == 3:
+        x = x[..., None]  # grey images: add the channel axis Conv2D expects
+    if convolutional and x.ndim != 4:
+        raise SystemExit(f"error: model {args.model!r} needs image data; {args.dataset!r} has examples of shape "
+                         f"{x.shape[1:]}")
+    network = zoo.get(args.model, outputs)
+    if args.model == "cnn" and min(x.shape[1:3]) < 32:
+        network = zoo.cnn(outputs, padding="same")  # three valid 3x3 convolutions do not fit small images
+        print(f"note: {x.shape[1]}x{x.shape[2]} images are small for the CIFAR CNN: using padding='same'")
+    model = keras.Sequential(network.layers, input_shape=x.shape[1:], seed=args.seed)
+    loss, metrics = ("mse", ["mae"]) if regression else ("sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(optimizer=args.optimizer, loss=loss, metrics=metrics, learning_rate=args.lr)
+    return model, x
+
+
+def train_command(args) -> int:
+    """Train, evaluate on the test split, write the outputs; returns the exit status."""
+    from jaxnet import callbacks, plots
+
+    try:
+        x, y, x_test, y_test = _load_data(args)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    model, x = _build_model(args, x, y)
+    if x_test.ndim == x.ndim - 1:
+        x_test = x_test[..., None]
+    model.summary()
+    extra = []
+    if args.patience is not None:
+        extra.append(callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True))
+    history = model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size,
+                        validation_split=args.validation_split, callbacks=extra,
+                        verbose=1 if sys.stderr.isatty() else 2)
+    results = model.evaluate(x_test, y_test, return_dict=True)
+    print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in results.items()))
+    args.out.mkdir(parents=True, exist_ok=True)
+    plots.plot_history(history, args.out / "learning_curves.png", title=f"{args.model} on {args.dataset}")
+    model.save(args.out / "model.npz")
+    (args.out / "history.json").write_text(json.dumps({"history": history.history, "test": results}, indent=2))
+    print(f"wrote {args.out / 'learning_curves.png'}, {args.out / 'model.npz'}, {args.out / 'history.json'}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,4 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         from jaxnet import tour
 
         tour.run()
-    return 0
+        return 0
+    for name in ("epochs", "batch_size"):
+        if getattr(args, name) <= 0:
+            print(f"error: --{name.replace('_', '-')} must be positive", file=sys.stderr)
+            return 2
+    return train_command(args)

@@ -1,0 +1,66 @@
+"""Metrics as per-example functions ``metric(y_pred, y_true) -> (batch,)`` and a name registry.
+
+Per-example values let the trainer mask padded examples and average exactly.
+``"accuracy"`` adapts to the labels as Keras does: integer labels (sparse),
+one-hot labels (categorical) or a single sigmoid output (binary, threshold 0.5).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from jaxnet.registry import resolve
+
+Metric = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def _per_example(values: jax.Array) -> jax.Array:
+    return values.reshape(values.shape[0], -1).mean(axis=1)
+
+
+def accuracy(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
+    """1.0 where the prediction is right, per example (sparse, one-hot or binary labels)."""
+    y_pred, y_true = jnp.asarray(y_pred), jnp.asarray(y_true)
+    if y_pred.ndim == 1 or y_pred.shape[-1] == 1:  # binary: one probability per example
+        hit = (y_pred.reshape(y_pred.shape[0], -1) > 0.5) == (y_true.reshape(y_true.shape[0], -1) > 0.5)
+        return hit.astype(jnp.float32).mean(axis=1)
+    predicted = jnp.argmax(y_pred, axis=-1)
+    labels = jnp.argmax(y_true, axis=-1) if y_true.shape == y_pred.shape else y_true.reshape(predicted.shape)
+    return _per_example((predicted == labels).astype(jnp.float32))
+
+
+def mean_absolute_error(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
+    """|y_pred - y_true| averaged within each example."""
+    y_pred = jnp.asarray(y_pred)
+    return _per_example(jnp.abs(y_pred - jnp.asarray(y_true).reshape(y_pred.shape)))
+
+
+def mean_squared_error(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
+    """(y_pred - y_true)^2 averaged within each example."""
+    y_pred = jnp.asarray(y_pred)
+    return _per_example((y_pred - jnp.asarray(y_true).reshape(y_pred.shape)) ** 2)
+
+
+REGISTRY: dict[str, Metric] = {
+    "accuracy": accuracy, "acc": accuracy,
+    "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
+    "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
+}
+
+
+def get(metric: str | Metric) -> Metric:
+    """Resolve a metric by name or return the given per-example function.
+
+    Raises:
+        ValueError: for an unknown name; the message lists the known ones.
+    """
+    return resolve("metric", metric, REGISTRY)
+
+
+def name_of(metric: str | Metric) -> str:
+    """The name used in logs: Keras' short names ("accuracy", "mae"), else the function's name."""
+    if isinstance(metric, str):
+        return {"acc": "accuracy", "mean_absolute_error": "mae", "mean_squared_error": "mse"}.get(metric, metric)
+    return getattr(metric, "__name__", "metric")

@@ -1,0 +1,336 @@
+"""Training on Optax: one compiled epoch, evaluate and predict in fixed-size masked batches.
+
+The data live on the device. An epoch is a single ``jax.jit``-compiled ``lax.scan``
+over mini-batches: shuffling (from a PRNG key), gathering each batch, the forward
+pass, ``jax.grad``, the Optax update and the metric sums all run inside it, with
+parameters and optimizer state donated. The last partial batch is padded to the
+full batch size and masked, so every epoch has the same shapes (nothing
+recompiles) and every example counts exactly once. Logs reach the host once per
+epoch.
+
+``apply`` is any ``apply(params, x, *, key=None, training=False)``: a jaxnet layer
+or model (pass the object), or a function with that signature.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxnet import callbacks as cb
+from jaxnet import losses, metrics as metrics_lib, optimizers
+
+ApplyFn = Callable[..., jax.Array]
+
+
+@dataclass
+class History:
+    """Per-epoch logs, as Keras' History: ``history.history["val_accuracy"]``, ``history.epoch``.
+
+    ``opt_state`` is the optimizer state at the end of training (to resume or to save).
+    """
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epoch: list[int] = field(default_factory=list)
+    opt_state: Any = None
+    stop_reason: str | None = None
+
+    def append(self, epoch: int, logs: dict[str, float]) -> None:
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+
+
+def _apply_fn(model) -> ApplyFn:
+    return model.apply if hasattr(model, "apply") else model
+
+
+def _loss_fn(loss) -> Callable:
+    fn = losses.get(loss)
+    try:
+        accepts = "sample_weight" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        accepts = False
+    if not accepts:
+        name = loss if isinstance(loss, str) else getattr(fn, "__name__", repr(fn))
+        raise ValueError(f"loss {name!r} takes no sample_weight, which training needs to mask the padded examples "
+                         "of the last batch; use a Keras-style loss such as 'categorical_crossentropy' or 'mse', or "
+                         "give yours a sample_weight=None argument (see jaxnet.losses)")
+    return fn
+
+
+def _metric_fns(metrics: Sequence) -> dict[str, Callable]:
+    return {metrics_lib.name_of(m): metrics_lib.get(m) for m in metrics}
+
+
+def check_data(x, y, what: str = "training") -> tuple[np.ndarray, np.ndarray]:
+    """Validate one data set: same length, not empty, finite numbers.
+
+    Raises:
+        ValueError: naming the problem.
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"{what} x and y must have a batch axis, got shapes {x.shape} and {y.shape}")
+    if len(x) != len(y):
+        raise ValueError(f"{what} x has {len(x)} examples but y has {len(y)}; they must match")
+    if len(x) == 0:
+        raise ValueError(f"the {what} data set is empty")
+    for name, arr in (("x", x), ("y", y)):
+        if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+            bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+            raise ValueError(f"{what} {name} contains {bad} NaN or infinite values; clean or impute them first")
+    return x, y
+
+
+def _check_labels(loss, y: np.ndarray, output_shape: tuple) -> None:
+    name = loss if isinstance(loss, str) else getattr(loss, "__name__", "")
+    if "sparse" in name:
+        classes = output_shape[-1]
+        if y.size and (not np.issubdtype(y.dtype, np.integer) and not np.all(np.mod(y, 1) == 0)):
+            raise ValueError(f"{name} needs integer class labels, got values such as {y.ravel()[:3]}")
+        low, high = int(np.min(y)), int(np.max(y))
+        if low < 0 or high >= classes:
+            raise ValueError(f"labels must be in [0, {classes - 1}] for a model with {classes} outputs, "
+                             f"got labels from {low} to {high}")
+
+
+def _batches(n: int, batch_size: int) -> tuple[int, int]:
+    if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = min(int(batch_size), n)
+    return batch_size, math.ceil(n / batch_size)
+
+
+def _masked_order(order: jax.Array, n: int, batch_size: int, num_batches: int):
+    """Pad an index order to num_batches * batch_size (repeating index 0) and mark the real examples."""
+    total = num_batches * batch_size
+    order = jnp.concatenate([order, jnp.zeros(total - n, order.dtype)])
+    mask = (jnp.arange(total) < n).astype(jnp.float32)
+    return order.reshape(num_batches, batch_size), mask.reshape(num_batches, batch_size)
+
+
+def _metric_sums(metric_fns, y_pred, yb, mask) -> dict:
+    return {name: jnp.sum(fn(y_pred, yb) * mask) for name, fn in metric_fns.items()}
+
+
+def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.GradientTransformation,
+                     metric_fns: dict[str, Callable], n: int, batch_size: int, shuffle: bool = True) -> Callable:
+    """Build the compiled epoch: ``epoch(params, opt_state, key, x, y) -> (params, opt_state, sums)``.
+
+    ``sums`` holds the loss and each metric summed over the epoch's examples (divide by n for means).
+    Parameters and optimizer state are donated.
+    """
+    batch_size, num_batches = _batches(n, batch_size)
+
+    def step(carry, batch):
+        params, opt_state, sums = carry
+        xb, yb, mask, key = batch
+
+        def objective(p):
+            y_pred = apply(p, xb, key=key, training=True)
+            return loss_fn(y_pred, yb, sample_weight=mask), y_pred
+
+        (loss, y_pred), grads = jax.value_and_grad(objective, has_aux=True)(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        count = jnp.sum(mask)
+        new = {"loss": loss * count, **_metric_sums(metric_fns, y_pred, yb, mask)}
+        return (params, opt_state, jax.tree.map(jnp.add, sums, new)), None
+
+    def epoch(params, opt_state, key, x, y):
+        shuffle_key, dropout_key = jax.random.split(key)
+        order = jax.random.permutation(shuffle_key, n) if shuffle else jnp.arange(n)
+        order, mask = _masked_order(order, n, batch_size, num_batches)
+        keys = jax.random.split(dropout_key, num_batches)
+        # Gather every batch before the loop: one large gather beats one per step.
+        batches = (x[order], y[order], mask, keys)
+        zeros = {name: jnp.zeros((), jnp.float32) for name in ["loss", *metric_fns]}
+        (params, opt_state, sums), _ = jax.lax.scan(step, (params, opt_state, zeros), batches)
+        return params, opt_state, sums
+
+    return jax.jit(epoch, donate_argnums=(0, 1))
+
+
+def make_evaluate(apply: ApplyFn, loss_fn: Callable | None, metric_fns: dict[str, Callable], n: int,
+                  batch_size: int) -> Callable:
+    """Build the compiled evaluation: ``run(params, x, y) -> {"loss": mean, metric: mean}`` over n examples."""
+    batch_size, num_batches = _batches(n, batch_size)
+
+    def run(params, x, y):
+        order, mask = _masked_order(jnp.arange(n), n, batch_size, num_batches)
+
+        def body(sums, batch):
+            idx, m = batch
+            xb, yb = x[idx], y[idx]
+            y_pred = apply(params, xb, key=None, training=False)
+            new = {} if loss_fn is None else {"loss": loss_fn(y_pred, yb, sample_weight=m) * jnp.sum(m)}
+            new.update(_metric_sums(metric_fns, y_pred, yb, m))
+            return jax.tree.map(jnp.add, sums, new), None
+
+        names = (["loss"] if loss_fn is not None else []) + list(metric_fns)
+        sums, _ = jax.lax.scan(body, {k: jnp.zeros((), jnp.float32) for k in names}, (order, mask))
+        return {k: v / n for k, v in sums.items()}
+
+    return jax.jit(run)
+
+
+def make_predict(apply: ApplyFn, n: int, batch_size: int) -> Callable:
+    """Build the compiled prediction: ``run(params, x) -> outputs`` for n examples, in fixed-size batches."""
+    batch_size, num_batches = _batches(n, batch_size)
+
+    def run(params, x):
+        order, _ = _masked_order(jnp.arange(n), n, batch_size, num_batches)
+        outputs = jax.lax.map(lambda idx: apply(params, x[idx], key=None, training=False), order)
+        return outputs.reshape(num_batches * batch_size, *outputs.shape[2:])[:n]
+
+    return jax.jit(run)
+
+
+def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", metrics: Sequence = ("accuracy",),
+             batch_size: int = 32) -> dict[str, float]:
+    """Mean loss and metrics over a data set, in fixed-size masked batches.
+
+    Arguments:
+        model: a jaxnet model (anything with ``apply``) or an apply function.
+        params: its parameters.
+        x, y: the data.
+        loss: a loss name or function (with ``sample_weight``), or None for metrics only.
+        metrics: metric names or per-example functions.
+        batch_size: examples per compiled batch.
+
+    Returns:
+        ``{"loss": ..., "accuracy": ...}`` as Python floats.
+    """
+    x, y = check_data(x, y, "evaluation")
+    metric_fns = _metric_fns(metrics)
+    run = make_evaluate(_apply_fn(model), None if loss is None else _loss_fn(loss), metric_fns, len(x), batch_size)
+    return _host_logs(run(params, jnp.asarray(x), jnp.asarray(y)), metric_fns)
+
+
+def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
+    """The model's outputs for every example of ``x`` (inference mode), in fixed-size batches."""
+    x = np.asarray(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"predict needs a non-empty batch of inputs, got shape {x.shape}")
+    return make_predict(_apply_fn(model), len(x), batch_size)(params, jnp.asarray(x))
+
+
+def _host_logs(values: dict, metric_fns: dict, scale: float = 1.0, prefix: str = "") -> dict[str, float]:
+    """Device values to Python floats in Keras' order, loss first (pytrees come back with sorted keys)."""
+    values = jax.device_get(values)
+    return {prefix + k: float(values[k]) * scale for k in ["loss", *metric_fns] if k in values}
+
+
+def _split_validation(x, y, validation_split: float):
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+    n_val = int(len(x) * validation_split)
+    if validation_split and n_val == 0:
+        raise ValueError(f"validation_split={validation_split} leaves no validation example out of {len(x)}")
+    if n_val == 0:
+        return x, y, None
+    cut = len(x) - n_val  # Keras takes the last examples, before any shuffling
+    return x[:cut], y[:cut], (x[cut:], y[cut:])
+
+
+def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
+        optimizer: str | optax.GradientTransformation = "adam", learning_rate=None, metrics: Sequence = (),
+        epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0, validation_data=None,
+        shuffle: bool = True, key: jax.Array | None = None, callbacks: Sequence[cb.Callback] = (),
+        verbose: int | str = "auto", opt_state=None, initial_epoch: int = 0,
+        save_fn: Callable | None = None) -> tuple[Any, History]:
+    """Train ``params`` with an Optax optimizer.
+
+    Arguments:
+        model: a jaxnet model (anything with ``apply``) or an apply function
+            ``apply(params, x, *, key=None, training=False)``.
+        params: initial parameters (not modified: buffers are copied before donation).
+        x, y: training inputs and targets (batch axis first).
+        loss: a loss name or function with ``sample_weight``.
+        optimizer: a name ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam") or an Optax transformation.
+        learning_rate: a number or Optax schedule, for optimizers given by name.
+        metrics: names ("accuracy", "mae", "mse") or per-example functions.
+        epochs: the epoch to stop after (counting from 0, as Keras with ``initial_epoch``).
+        batch_size: examples per step; the last partial batch is masked, not dropped.
+        validation_split: the fraction of the data, taken from the end, held out for validation.
+        validation_data: ``(x_val, y_val)``, instead of validation_split.
+        shuffle: reshuffle the training data every epoch (from ``key``).
+        key: PRNG key for shuffling and dropout (``jax.random.key(0)`` when None).
+        callbacks: EarlyStopping, ModelCheckpoint, TerminateOnNaN, CSVLogger, TensorBoard, ...
+        verbose: 0 quiet, 1 a progress bar, 2 one line per epoch; "auto" is 1 on a terminal, else 0.
+        opt_state: optimizer state to resume from (e.g. ``history.opt_state`` of an earlier run).
+        initial_epoch: the epoch to start at, when resuming.
+        save_fn: how ModelCheckpoint saves ``(path, params, opt_state, epoch)``; a plain
+            parameters-and-optimizer checkpoint when None.
+
+    Returns:
+        ``(params, history)``: the trained parameters and the History (with ``history.opt_state``).
+
+    Raises:
+        ValueError: for mismatched or empty data, NaN/inf values, labels out of range, a bad
+            batch size, or an unknown optimizer, loss or metric name.
+    """
+    apply, loss_fn, metric_fns = _apply_fn(model), _loss_fn(loss), _metric_fns(metrics)
+    tx = optimizers.get(optimizer, learning_rate)
+    x, y = check_data(x, y)
+    if validation_data is not None:
+        validation = check_data(*validation_data, what="validation")
+    else:
+        x, y, validation = _split_validation(x, y, validation_split)
+    batch_size, _ = _batches(len(x), batch_size)
+    output_shape = jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params, x[:1]).shape
+    _check_labels(loss, y, output_shape)
+    if validation is not None:
+        _check_labels(loss, validation[1], output_shape)
+
+    key = jax.random.key(0) if key is None else key
+    params = cb.copy_tree(params)  # the caller's arrays stay valid: only our copies are donated
+    opt_state = tx.init(params) if opt_state is None else cb.copy_tree(opt_state)
+    x_dev, y_dev = jnp.asarray(x), jnp.asarray(y)
+    train_epoch = make_train_epoch(apply, loss_fn, tx, metric_fns, len(x), batch_size, shuffle)
+    val_run = None
+    if validation is not None:
+        val_x, val_y = jnp.asarray(validation[0]), jnp.asarray(validation[1])
+        val_run = make_evaluate(apply, loss_fn, metric_fns, len(val_x), batch_size)
+
+    history = History()
+    callbacks = list(callbacks)
+    verbose = (1 if sys.stderr.isatty() else 0) if verbose == "auto" else verbose
+    if verbose:
+        callbacks.append(cb.ProgressBar(verbose))
+    from jaxnet import checkpoint
+
+    default_save = lambda path, p, s, e: checkpoint.save(path, {"params": p, "opt_state": s}, {"epoch": e})
+    ctx = cb.TrainingContext(params, opt_state, save=None, epochs=epochs)
+    ctx.save = lambda path: (save_fn or default_save)(path, ctx.params, ctx.opt_state, ctx.epoch)
+    for callback in callbacks:
+        callback.on_train_begin(ctx)
+    for epoch in range(initial_epoch, epochs):
+        ctx.epoch = epoch
+        if ctx.keep_last_good:
+            ctx.last_good_params, ctx.last_good_opt_state = cb.copy_tree(ctx.params), cb.copy_tree(ctx.opt_state)
+        start = time.perf_counter()
+        ctx.params, ctx.opt_state, sums = train_epoch(ctx.params, ctx.opt_state, jax.random.fold_in(key, epoch),
+                                                      x_dev, y_dev)
+        logs = _host_logs(sums, metric_fns, 1.0 / len(x))  # the one host sync of the epoch
+        if val_run is not None:
+            logs.update(_host_logs(val_run(ctx.params, val_x, val_y), metric_fns, prefix="val_"))
+        logs["epoch_time_s"] = time.perf_counter() - start
+        history.append(epoch, logs)
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, logs, ctx)
+        if ctx.stop_training:
+            break
+    for callback in callbacks:
+        callback.on_train_end(ctx)
+    history.opt_state, history.stop_reason = ctx.opt_state, ctx.stop_reason
+    return ctx.params, history
