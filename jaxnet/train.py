@@ -27,6 +27,7 @@ import optax
 
 from jaxnet import callbacks as cb
 from jaxnet import losses, metrics as metrics_lib, optimizers
+from jaxnet.parallel import DataParallel
 
 ApplyFn = Callable[..., jax.Array]
 
@@ -123,11 +124,12 @@ def _metric_sums(metric_fns, y_pred, yb, mask) -> dict:
 
 
 def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.GradientTransformation,
-                     metric_fns: dict[str, Callable], n: int, batch_size: int, shuffle: bool = True) -> Callable:
+                     metric_fns: dict[str, Callable], n: int, batch_size: int, shuffle: bool = True,
+                     parallel: DataParallel = DataParallel(None)) -> Callable:
     """Build the compiled epoch: ``epoch(params, opt_state, key, x, y) -> (params, opt_state, sums)``.
 
     ``sums`` holds the loss and each metric summed over the epoch's examples (divide by n for means).
-    Parameters and optimizer state are donated.
+    Parameters and optimizer state are donated; with several devices each batch is split over them.
     """
     batch_size, num_batches = _batches(n, batch_size)
 
@@ -152,7 +154,7 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
         order, mask = _masked_order(order, n, batch_size, num_batches)
         keys = jax.random.split(dropout_key, num_batches)
         # Gather every batch before the loop: one large gather beats one per step.
-        batches = (x[order], y[order], mask, keys)
+        batches = (*parallel.shard_batch((x[order], y[order], mask), axis=1), keys)
         zeros = {name: jnp.zeros((), jnp.float32) for name in ["loss", *metric_fns]}
         (params, opt_state, sums), _ = jax.lax.scan(step, (params, opt_state, zeros), batches)
         return params, opt_state, sums
@@ -161,7 +163,7 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
 
 
 def make_evaluate(apply: ApplyFn, loss_fn: Callable | None, metric_fns: dict[str, Callable], n: int,
-                  batch_size: int) -> Callable:
+                  batch_size: int, parallel: DataParallel = DataParallel(None)) -> Callable:
     """Build the compiled evaluation: ``run(params, x, y) -> {"loss": mean, metric: mean}`` over n examples."""
     batch_size, num_batches = _batches(n, batch_size)
 
@@ -170,7 +172,7 @@ def make_evaluate(apply: ApplyFn, loss_fn: Callable | None, metric_fns: dict[str
 
         def body(sums, batch):
             idx, m = batch
-            xb, yb = x[idx], y[idx]
+            xb, yb, m = parallel.shard_batch((x[idx], y[idx], m))
             y_pred = apply(params, xb, key=None, training=False)
             new = {} if loss_fn is None else {"loss": loss_fn(y_pred, yb, sample_weight=m) * jnp.sum(m)}
             new.update(_metric_sums(metric_fns, y_pred, yb, m))
@@ -247,7 +249,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0, validation_data=None,
         shuffle: bool = True, key: jax.Array | None = None, callbacks: Sequence[cb.Callback] = (),
         verbose: int | str = "auto", opt_state=None, initial_epoch: int = 0,
-        save_fn: Callable | None = None) -> tuple[Any, History]:
+        save_fn: Callable | None = None, devices: Sequence[jax.Device] | None = None) -> tuple[Any, History]:
     """Train ``params`` with an Optax optimizer.
 
     Arguments:
@@ -271,6 +273,8 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         initial_epoch: the epoch to start at, when resuming.
         save_fn: how ModelCheckpoint saves ``(path, params, opt_state, epoch)``; a plain
             parameters-and-optimizer checkpoint when None.
+        devices: the devices to train on (default: all that JAX sees). With more than one, each
+            batch is split over them (data parallel; batch_size must be a multiple of their number).
 
     Returns:
         ``(params, history)``: the trained parameters and the History (with ``history.opt_state``).
@@ -287,20 +291,22 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     else:
         x, y, validation = _split_validation(x, y, validation_split)
     batch_size, _ = _batches(len(x), batch_size)
+    parallel = DataParallel.over(devices)
+    parallel.check_batch_size(batch_size)
     output_shape = jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params, x[:1]).shape
     _check_labels(loss, y, output_shape)
     if validation is not None:
         _check_labels(loss, validation[1], output_shape)
 
     key = jax.random.key(0) if key is None else key
-    params = cb.copy_tree(params)  # the caller's arrays stay valid: only our copies are donated
-    opt_state = tx.init(params) if opt_state is None else cb.copy_tree(opt_state)
-    x_dev, y_dev = jnp.asarray(x), jnp.asarray(y)
-    train_epoch = make_train_epoch(apply, loss_fn, tx, metric_fns, len(x), batch_size, shuffle)
+    params = parallel.replicate(cb.copy_tree(params))  # the caller's arrays stay valid: only copies are donated
+    opt_state = parallel.replicate(tx.init(params) if opt_state is None else cb.copy_tree(opt_state))
+    x_dev, y_dev = parallel.replicate((x, y))
+    train_epoch = make_train_epoch(apply, loss_fn, tx, metric_fns, len(x), batch_size, shuffle, parallel)
     val_run = None
     if validation is not None:
-        val_x, val_y = jnp.asarray(validation[0]), jnp.asarray(validation[1])
-        val_run = make_evaluate(apply, loss_fn, metric_fns, len(val_x), batch_size)
+        val_x, val_y = parallel.replicate(validation)
+        val_run = make_evaluate(apply, loss_fn, metric_fns, len(val_x), batch_size, parallel)
 
     history = History()
     callbacks = list(callbacks)

@@ -1,0 +1,102 @@
+"""Train Flax models with jaxnet's fit / evaluate / predict, unchanged.
+
+``from_linen(module)`` and ``from_nnx(module)`` wrap a Flax module in an object
+with jaxnet's ``apply(params, x, *, key=None, training=False)``, which is all the
+trainer needs. Parameters stay Flax's own pytrees (linen's ``params`` dict, nnx's
+``State`` of ``nnx.Param``), so they go back into Flax unchanged.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+
+@dataclass(frozen=True)
+class LinenModel:
+    """A ``flax.linen`` module seen through jaxnet's init / apply.
+
+    Arguments:
+        module: the linen module.
+        train_arg: the name of the module's boolean call argument for training mode ("training",
+            "train"), or "deterministic" (passed ``not training``), or None if it has none.
+        dropout_rng: the rng collection name its Dropout layers draw from.
+    """
+
+    module: Any
+    train_arg: str | None = "auto"
+    dropout_rng: str = "dropout"
+
+    def _train_kwargs(self, training: bool) -> dict:
+        arg = self.train_arg
+        if arg == "auto":
+            names = inspect.signature(type(self.module).__call__).parameters
+            arg = next((n for n in ("training", "train", "deterministic") if n in names), None)
+        if arg is None:
+            return {}
+        return {arg: (not training) if arg == "deterministic" else training}
+
+    def init(self, key: jax.Array, input_shape: tuple) -> Any:
+        """The module's ``params`` collection for examples of ``input_shape``.
+
+        Raises:
+            ValueError: if the module keeps other mutable state (e.g. BatchNorm statistics).
+        """
+        variables = self.module.init({"params": key, self.dropout_rng: key}, jnp.zeros((1, *input_shape)),
+                                     **self._train_kwargs(False))
+        others = sorted(set(variables) - {"params"})
+        if others:
+            raise ValueError(f"the module has mutable collections {others} besides params; jaxnet's fit trains "
+                             "stateless modules only")
+        return variables["params"]
+
+    def apply(self, params, x, *, key=None, training=False):
+        rngs = {self.dropout_rng: key} if key is not None else None
+        return self.module.apply({"params": params}, x, rngs=rngs, **self._train_kwargs(training))
+
+
+def from_linen(module, train_arg: str | None = "auto", dropout_rng: str = "dropout") -> LinenModel:
+    """Wrap a ``flax.linen`` module for ``jaxnet.fit`` (see ``LinenModel``)."""
+    return LinenModel(module, train_arg, dropout_rng)
+
+
+@dataclass(frozen=True)
+class NNXModel:
+    """A ``flax.nnx`` module split into a graph definition, its ``nnx.Param`` state and the rest.
+
+    ``params`` is the trainable state to pass to fit; ``module(params)`` merges trained
+    parameters back into a live nnx module.
+    """
+
+    graphdef: Any
+    params: Any
+    rest: Any = field(repr=False)
+
+    def module(self, params=None):
+        """A live nnx module with ``params`` (default: the initial ones)."""
+        from flax import nnx
+
+        return nnx.merge(self.graphdef, self.params if params is None else params, self.rest)
+
+    def apply(self, params, x, *, key=None, training=False):
+        from flax import nnx
+
+        # The non-trainable state (RNG counters) is copied into this trace so nnx may update it.
+        model = nnx.merge(self.graphdef, params, jax.tree.map(jnp.copy, self.rest))
+        if key is not None:
+            streams = {s.tag for _, s in nnx.iter_graph(model) if isinstance(s, nnx.RngStream)}
+            if streams:
+                nnx.reseed(model, **{tag: key for tag in streams})
+        model.train() if training else model.eval()
+        return model(x)
+
+
+def from_nnx(module) -> NNXModel:
+    """Split a ``flax.nnx`` module for ``jaxnet.fit``: ``fit(m, m.params, x, y, ...)``."""
+    from flax import nnx
+
+    graphdef, params, rest = nnx.split(module, nnx.Param, ...)
+    return NNXModel(graphdef, params, rest)
