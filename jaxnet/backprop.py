@@ -117,6 +117,90 @@ class SoftmaxWithLoss:
         return dout * (y - t) / y.shape[0]
 
 
+def _out_size(size: int, window: int, stride: int, pad: int) -> int:
+    return (size + 2 * pad - window) // stride + 1
+
+
+def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """The book's im2col for NHWC images: one row per output position, holding its (kh, kw, C) patch.
+
+    Arguments:
+        x: images (N, H, W, C).
+        kh, kw: window height and width.
+        stride, pad: as in the convolution.
+
+    Returns:
+        An array (N * out_h * out_w, kh * kw * C).
+    """
+    n, h, w, c = x.shape
+    out_h, out_w = _out_size(h, kh, stride, pad), _out_size(w, kw, stride, pad)
+    img = np.pad(x, [(0, 0), (pad, pad), (pad, pad), (0, 0)])
+    col = np.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            col[:, :, :, i, j, :] = img[:, i:i + stride * out_h:stride, j:j + stride * out_w:stride, :]
+    return col.reshape(n * out_h * out_w, kh * kw * c)
+
+
+def col2im(col: np.ndarray, x_shape: tuple, kh: int, kw: int, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """The inverse scatter of ``im2col``: overlapping patch gradients are summed back into the image."""
+    n, h, w, c = x_shape
+    out_h, out_w = _out_size(h, kh, stride, pad), _out_size(w, kw, stride, pad)
+    col = col.reshape(n, out_h, out_w, kh, kw, c)
+    img = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=col.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            img[:, i:i + stride * out_h:stride, j:j + stride * out_w:stride, :] += col[:, :, :, i, j, :]
+    return img[:, pad:pad + h, pad:pad + w, :]
+
+
+class Convolution:
+    """The book's convolution layer via im2col, NHWC images and an (kh, kw, C, F) kernel (HWIO, as jaxnet's Conv2D).
+
+    ``forward(params, x, stride, pad)``; ``backward(params, cache, dout)`` returns ``(dx, {"W", "b"})``.
+    """
+
+    @staticmethod
+    def forward(params, x, stride: int = 1, pad: int = 0):
+        kh, kw, c, f = params["W"].shape
+        n, h, w, _ = x.shape
+        col = im2col(x, kh, kw, stride, pad)
+        out = col @ params["W"].reshape(-1, f) + params["b"]
+        out_h, out_w = _out_size(h, kh, stride, pad), _out_size(w, kw, stride, pad)
+        return out.reshape(n, out_h, out_w, f), (x.shape, col, stride, pad)
+
+    @staticmethod
+    def backward(params, cache, dout):
+        x_shape, col, stride, pad = cache
+        kh, kw, c, f = params["W"].shape
+        dout = dout.reshape(-1, f)
+        grads = {"W": (col.T @ dout).reshape(params["W"].shape), "b": dout.sum(axis=0)}
+        dcol = dout @ params["W"].reshape(-1, f).T
+        return col2im(dcol, x_shape, kh, kw, stride, pad), grads
+
+
+class Pooling:
+    """The book's max pooling via im2col: backward routes each gradient to the position of the maximum."""
+
+    @staticmethod
+    def forward(x, pool: int = 2, stride: int = 2):
+        n, h, w, c = x.shape
+        out_h, out_w = _out_size(h, pool, stride, 0), _out_size(w, pool, stride, 0)
+        col = im2col(x, pool, pool, stride).reshape(-1, pool * pool, c).transpose(0, 2, 1).reshape(-1, pool * pool)
+        arg_max = col.argmax(axis=1)
+        out = col[np.arange(col.shape[0]), arg_max].reshape(n, out_h, out_w, c)
+        return out, (x.shape, arg_max, pool, stride)
+
+    @staticmethod
+    def backward(cache, dout):
+        x_shape, arg_max, pool, stride = cache
+        dmax = np.zeros((dout.size, pool * pool), dtype=dout.dtype)
+        dmax[np.arange(arg_max.size), arg_max] = dout.reshape(-1)
+        c = x_shape[3]
+        dcol = dmax.reshape(-1, c, pool * pool).transpose(0, 2, 1).reshape(-1, pool * pool * c)
+        return col2im(dcol, x_shape, pool, pool, stride)
+
+
 ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}
 
 

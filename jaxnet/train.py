@@ -27,6 +27,7 @@ import optax
 
 from jaxnet import callbacks as cb
 from jaxnet import losses, metrics as metrics_lib, optimizers
+from jaxnet.loops import batch_loop, default_steps_per_call
 from jaxnet.parallel import DataParallel
 
 ApplyFn = Callable[..., jax.Array]
@@ -125,11 +126,13 @@ def _metric_sums(metric_fns, y_pred, yb, mask) -> dict:
 
 def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.GradientTransformation,
                      metric_fns: dict[str, Callable], n: int, batch_size: int, shuffle: bool = True,
-                     parallel: DataParallel = DataParallel(None)) -> Callable:
-    """Build the compiled epoch: ``epoch(params, opt_state, key, x, y) -> (params, opt_state, sums)``.
+                     parallel: DataParallel = DataParallel(None), steps_per_call: int | None = None) -> Callable:
+    """Build the epoch: ``epoch(params, opt_state, key, x, y) -> (params, opt_state, sums)``.
 
     ``sums`` holds the loss and each metric summed over the epoch's examples (divide by n for means).
-    Parameters and optimizer state are donated; with several devices each batch is split over them.
+    Batches are gathered once per epoch on the device; the steps run ``steps_per_call`` at a time in
+    compiled calls (None: the whole epoch in one ``lax.scan``), with parameters and optimizer state
+    donated. With several devices each batch is split over them.
     """
     batch_size, num_batches = _batches(n, batch_size)
 
@@ -148,53 +151,77 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
         new = {"loss": loss * count, **_metric_sums(metric_fns, y_pred, yb, mask)}
         return (params, opt_state, jax.tree.map(jnp.add, sums, new)), None
 
-    def epoch(params, opt_state, key, x, y):
+    @jax.jit
+    def gather(key, x, y):
         shuffle_key, dropout_key = jax.random.split(key)
         order = jax.random.permutation(shuffle_key, n) if shuffle else jnp.arange(n)
         order, mask = _masked_order(order, n, batch_size, num_batches)
         keys = jax.random.split(dropout_key, num_batches)
         # Gather every batch before the loop: one large gather beats one per step.
-        batches = (*parallel.shard_batch((x[order], y[order], mask), axis=1), keys)
         zeros = {name: jnp.zeros((), jnp.float32) for name in ["loss", *metric_fns]}
-        (params, opt_state, sums), _ = jax.lax.scan(step, (params, opt_state, zeros), batches)
+        return (*parallel.shard_batch((x[order], y[order], mask), axis=1), keys), zeros
+
+    run = batch_loop(step, num_batches, steps_per_call)
+
+    def epoch(params, opt_state, key, x, y):
+        batches, zeros = gather(key, x, y)
+        (params, opt_state, sums), _ = run((params, opt_state, zeros), batches)
         return params, opt_state, sums
 
-    return jax.jit(epoch, donate_argnums=(0, 1))
+    epoch.gather = gather  # exposed for inspection: how the batches are laid out on the devices
+    return epoch
 
 
 def make_evaluate(apply: ApplyFn, loss_fn: Callable | None, metric_fns: dict[str, Callable], n: int,
-                  batch_size: int, parallel: DataParallel = DataParallel(None)) -> Callable:
-    """Build the compiled evaluation: ``run(params, x, y) -> {"loss": mean, metric: mean}`` over n examples."""
+                  batch_size: int, parallel: DataParallel = DataParallel(None),
+                  steps_per_call: int | None = None) -> Callable:
+    """Build the evaluation: ``run(params, x, y) -> {"loss": mean, metric: mean}`` over n examples."""
     batch_size, num_batches = _batches(n, batch_size)
+    names = (["loss"] if loss_fn is not None else []) + list(metric_fns)
+
+    def body(carry, batch):
+        params, sums = carry
+        xb, yb, m = parallel.shard_batch(batch)
+        y_pred = apply(params, xb, key=None, training=False)
+        new = {} if loss_fn is None else {"loss": loss_fn(y_pred, yb, sample_weight=m) * jnp.sum(m)}
+        new.update(_metric_sums(metric_fns, y_pred, yb, m))
+        return (params, jax.tree.map(jnp.add, sums, new)), None
+
+    @jax.jit
+    def gather(x, y):
+        order, mask = _masked_order(jnp.arange(n), n, batch_size, num_batches)
+        return (x[order], y[order], mask), {k: jnp.zeros((), jnp.float32) for k in names}
+
+    loop = batch_loop(body, num_batches, steps_per_call, donate_carry=False)
 
     def run(params, x, y):
-        order, mask = _masked_order(jnp.arange(n), n, batch_size, num_batches)
-
-        def body(sums, batch):
-            idx, m = batch
-            xb, yb, m = parallel.shard_batch((x[idx], y[idx], m))
-            y_pred = apply(params, xb, key=None, training=False)
-            new = {} if loss_fn is None else {"loss": loss_fn(y_pred, yb, sample_weight=m) * jnp.sum(m)}
-            new.update(_metric_sums(metric_fns, y_pred, yb, m))
-            return jax.tree.map(jnp.add, sums, new), None
-
-        names = (["loss"] if loss_fn is not None else []) + list(metric_fns)
-        sums, _ = jax.lax.scan(body, {k: jnp.zeros((), jnp.float32) for k in names}, (order, mask))
+        batches, zeros = gather(x, y)
+        (_, sums), _ = loop((params, zeros), batches)
         return {k: v / n for k, v in sums.items()}
 
-    return jax.jit(run)
+    return run
 
 
-def make_predict(apply: ApplyFn, n: int, batch_size: int) -> Callable:
-    """Build the compiled prediction: ``run(params, x) -> outputs`` for n examples, in fixed-size batches."""
+def make_predict(apply: ApplyFn, n: int, batch_size: int, steps_per_call: int | None = None) -> Callable:
+    """Build the prediction: ``run(params, x) -> outputs`` for n examples, in fixed-size batches."""
     batch_size, num_batches = _batches(n, batch_size)
 
-    def run(params, x):
+    def body(params, xb):
+        return params, apply(params, xb, key=None, training=False)
+
+    @jax.jit
+    def gather(x):
         order, _ = _masked_order(jnp.arange(n), n, batch_size, num_batches)
-        outputs = jax.lax.map(lambda idx: apply(params, x[idx], key=None, training=False), order)
+        return x[order]
+
+    loop = batch_loop(body, num_batches, steps_per_call, donate_carry=False)
+
+    def run(params, x):
+        _, outputs = loop(params, gather(x))
+        outputs = jnp.concatenate(outputs)
         return outputs.reshape(num_batches * batch_size, *outputs.shape[2:])[:n]
 
-    return jax.jit(run)
+    return run
 
 
 def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", metrics: Sequence = ("accuracy",),
@@ -213,8 +240,10 @@ def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", met
         ``{"loss": ..., "accuracy": ...}`` as Python floats.
     """
     x, y = check_data(x, y, "evaluation")
-    metric_fns = _metric_fns(metrics)
-    run = make_evaluate(_apply_fn(model), None if loss is None else _loss_fn(loss), metric_fns, len(x), batch_size)
+    metric_fns, apply = _metric_fns(metrics), _apply_fn(model)
+    steps = default_steps_per_call(apply, params, x[:1])
+    run = make_evaluate(apply, None if loss is None else _loss_fn(loss), metric_fns, len(x), batch_size,
+                        steps_per_call=steps)
     return _host_logs(run(params, jnp.asarray(x), jnp.asarray(y)), metric_fns)
 
 
@@ -223,7 +252,9 @@ def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
     x = np.asarray(x)
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"predict needs a non-empty batch of inputs, got shape {x.shape}")
-    return make_predict(_apply_fn(model), len(x), batch_size)(params, jnp.asarray(x))
+    apply = _apply_fn(model)
+    steps = default_steps_per_call(apply, params, x[:1])
+    return make_predict(apply, len(x), batch_size, steps)(params, jnp.asarray(x))
 
 
 def _host_logs(values: dict, metric_fns: dict, scale: float = 1.0, prefix: str = "") -> dict[str, float]:
@@ -249,7 +280,8 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0, validation_data=None,
         shuffle: bool = True, key: jax.Array | None = None, callbacks: Sequence[cb.Callback] = (),
         verbose: int | str = "auto", opt_state=None, initial_epoch: int = 0,
-        save_fn: Callable | None = None, devices: Sequence[jax.Device] | None = None) -> tuple[Any, History]:
+        save_fn: Callable | None = None, devices: Sequence[jax.Device] | None = None,
+        steps_per_call: int | None | str = "auto") -> tuple[Any, History]:
     """Train ``params`` with an Optax optimizer.
 
     Arguments:
@@ -275,6 +307,9 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
             parameters-and-optimizer checkpoint when None.
         devices: the devices to train on (default: all that JAX sees). With more than one, each
             batch is split over them (data parallel; batch_size must be a multiple of their number).
+        steps_per_call: training steps per compiled call; None runs each epoch as one ``lax.scan``;
+            "auto" does that except for convolutional models on the CPU, which run one compiled step
+            per call (see ``jaxnet.loops``).
 
     Returns:
         ``(params, history)``: the trained parameters and the History (with ``history.opt_state``).
@@ -302,11 +337,14 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     params = parallel.replicate(cb.copy_tree(params))  # the caller's arrays stay valid: only copies are donated
     opt_state = parallel.replicate(tx.init(params) if opt_state is None else cb.copy_tree(opt_state))
     x_dev, y_dev = parallel.replicate((x, y))
-    train_epoch = make_train_epoch(apply, loss_fn, tx, metric_fns, len(x), batch_size, shuffle, parallel)
+    if steps_per_call == "auto":
+        steps_per_call = default_steps_per_call(apply, params, x[:1])
+    train_epoch = make_train_epoch(apply, loss_fn, tx, metric_fns, len(x), batch_size, shuffle, parallel,
+                                   steps_per_call)
     val_run = None
     if validation is not None:
         val_x, val_y = parallel.replicate(validation)
-        val_run = make_evaluate(apply, loss_fn, metric_fns, len(val_x), batch_size, parallel)
+        val_run = make_evaluate(apply, loss_fn, metric_fns, len(val_x), batch_size, parallel, steps_per_call)
 
     history = History()
     callbacks = list(callbacks)

@@ -98,3 +98,32 @@ def test_book_loop_learns_digits_by_both_methods(x64):
     np.testing.assert_allclose(results["backprop"][1], results["autodiff"][1], rtol=1e-9)
     with pytest.raises(ValueError, match="gradient must be one of"):
         train_book_loop(net, params, x, t, iters=1, gradient="magic")
+
+
+def test_convolution_and_pooling_layers_match_jax(x64, rng):
+    from jaxnet import Conv2D, MaxPooling2D
+    from jaxnet.backprop import Convolution, Pooling
+
+    x = rng.normal(size=(2, 7, 7, 3))
+    params = {"W": rng.normal(size=(3, 3, 3, 4)), "b": rng.normal(size=4)}
+    for stride, pad in ((1, 0), (2, 1)):
+        out, cache = Convolution.forward(params, x, stride, pad)
+        conv = Conv2D(4, 3, strides=stride, padding="valid")
+
+        def jax_conv(p, v):
+            v = jnp.pad(v, [(0, 0), (pad, pad), (pad, pad), (0, 0)])
+            return conv.apply({"w": p["W"], "b": p["b"]}, v)
+
+        expected, vjp = jax.vjp(jax_conv, jax.tree.map(jnp.asarray, params), jnp.asarray(x))
+        np.testing.assert_allclose(out, expected, rtol=1e-10)
+        dout = rng.normal(size=out.shape)
+        dx, grads = Convolution.backward(params, cache, dout)
+        gp, gx = vjp(jnp.asarray(dout))
+        np.testing.assert_allclose(dx, gx, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(grads["W"], gp["W"], rtol=1e-10)
+        np.testing.assert_allclose(grads["b"], gp["b"], rtol=1e-10)
+    pooled, cache = Pooling.forward(x[:, :6, :6], 2, 2)
+    expected, vjp = jax.vjp(lambda v: MaxPooling2D(2).apply({}, v), jnp.asarray(x[:, :6, :6]))
+    np.testing.assert_allclose(pooled, expected)
+    dout = rng.normal(size=pooled.shape)
+    np.testing.assert_allclose(Pooling.backward(cache, dout), vjp(jnp.asarray(dout))[0], rtol=1e-12)

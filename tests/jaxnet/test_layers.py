@@ -102,3 +102,35 @@ def test_layers_jit_and_vmap():
     batched = jax.jit(model.apply)(params, x)
     per_example = jax.vmap(lambda xi: model.apply(params, xi[None])[0])(x)
     np.testing.assert_allclose(batched, per_example, rtol=1e-5)
+
+
+@pytest.mark.parametrize("strides,padding,size", [(1, "valid", 9), (2, "valid", 9), (1, "same", 8), (2, "same", 7),
+                                                  (3, "same", 8)])
+def test_im2col_and_xla_convolutions_agree(strides, padding, size, rng, x64):
+    x = jnp.asarray(rng.normal(size=(2, size, size + 1, 3)))
+    params = {"w": jnp.asarray(rng.normal(size=(3, 3, 3, 4))), "b": jnp.asarray(rng.normal(size=4))}
+    outs, grads = [], []
+    for impl in ("xla", "im2col"):
+        layer = Conv2D(4, 3, strides=strides, padding=padding, implementation=impl)
+        outs.append(layer.apply(params, x))
+        grads.append(jax.grad(lambda p, v: jnp.sum(jnp.sin(layer.apply(p, v))), argnums=(0, 1))(params, x))
+        assert outs[-1].shape[1:] == layer.output_shape(x.shape[1:])
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-10, atol=1e-12)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12), *grads)
+    with pytest.raises(ValueError, match="implementation must be"):
+        Conv2D(4, 3, implementation="fft")
+
+
+@pytest.mark.parametrize("layer_cls", [MaxPool2D, AveragePooling2D])
+def test_pooling_fast_path_matches_reduce_window(layer_cls, rng):
+    x = jnp.asarray(rng.normal(size=(2, 7, 9, 3)), jnp.float32)
+    fast = layer_cls(2)                 # non-overlapping windows: the reshape path
+    assert fast._tiles(x) is not None
+    op = jax.lax.max if layer_cls is MaxPool2D else jax.lax.add
+    init = -jnp.inf if layer_cls is MaxPool2D else 0.0
+    expected = jax.lax.reduce_window(x, init, op, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+    if layer_cls is AveragePooling2D:
+        expected = expected / 4
+    np.testing.assert_allclose(fast.apply({}, x), expected, rtol=1e-6)
+    overlapping = layer_cls(3, strides=2)
+    assert overlapping._tiles(x) is None and overlapping.apply({}, x).shape == (2, 3, 4, 3)
