@@ -41,6 +41,8 @@ demo: install
 	$(BIN)/python -m jaxnet train --model mlp --dataset digits --epochs 40 --out $(OUT)/mlp
 	$(BIN)/python -m jaxnet train --model cnn --dataset digits --epochs 15 --out $(OUT)/cnn
 	$(BIN)/python -m benchmarks.grad_speed --quick --plot $(OUT)/grad_speed.png --json $(OUT)/grad_speed.json
+	$(BIN)/python -m benchmarks.train_speed --quick --plot $(OUT)/train_speed.png --json $(OUT)/train_speed.json
+	@echo "Outputs are in $(OUT)/. Install the benchmark peers (Keras 3, PyTorch) with: make bench-extra"
 
 # The default suite (slow tests excluded), two workers for the two cores.
 test: install

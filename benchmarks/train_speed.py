@@ -87,8 +87,8 @@ def _spawn(worker: str, workload: str, quick: bool, epochs: int, timeout: float)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(workloads: list[str], quick: bool, repeats: int, timeout: float) -> dict:
-    """Measure every trainer on every workload; returns the report."""
+def run(workloads: list[str], quick: bool, repeats: int, timeout: float, trainers: list[str] | None = None) -> dict:
+    """Measure the trainers (default: all) on every workload; returns the report."""
     from benchmarks.timing import environment
 
     report = {"environment": environment(), "quick": quick, "repeats": repeats,
@@ -98,7 +98,7 @@ def run(workloads: list[str], quick: bool, repeats: int, timeout: float) -> dict
         flops = _spawn("flops", name, quick, 0, timeout).get("flops_per_example")
         rows = {}
         for label, (module, function, only) in TRAINERS.items():
-            if only is not None and name not in only:
+            if (only is not None and name not in only) or (trainers and label not in trainers):
                 continue
             started = time.perf_counter()
             result = _spawn(f"{module}:{function}", name, quick, 1 + repeats, timeout)
@@ -185,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer examples and repeats (under two minutes)")
     parser.add_argument("--workloads", nargs="+", choices=sorted(WORKLOADS), default=["mlp", "mlp_b256", "cnn"])
+    parser.add_argument("--trainers", nargs="+", choices=list(TRAINERS), metavar="TRAINER",
+                        help=f"which trainers to run (default all: {', '.join(TRAINERS)})")
     parser.add_argument("--repeats", type=int, help="timed epochs per trainer (default 3, quick 1)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed to one trainer")
     parser.add_argument("--json", type=pathlib.Path, help="write every figure as JSON")
@@ -197,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_worker(args)))
         return 0
     repeats = args.repeats or (1 if args.quick else 3)
-    report = run(args.workloads, args.quick, repeats, args.timeout)
+    report = run(args.workloads, args.quick, repeats, args.timeout, args.trainers)
     print(format_report(report))
     for path, write in ((args.json, lambda p: p.write_text(json.dumps(report, indent=2))),
                         (args.plot, lambda p: write_plot(report, p))):
