@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import csv
-import json
 import multiprocessing
 import pathlib
 import sys
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks.report_files import write_report_files
 from benchmarks.timing import environment, median_time
 
 BOOK_HIDDEN = 50
@@ -296,12 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     config = Config(**{**config.__dict__, **overrides})
     report = run(config)
     print(format_report(report))
-    for path, writer in ((args.json, lambda p: p.write_text(json.dumps(report, indent=2))),
-                         (args.csv, lambda p: write_csv(report, p)), (args.plot, lambda p: write_plot(report, p))):
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            writer(path)
-            print(f"wrote {path}")
+    write_report_files(report, args.json, [(args.csv, lambda p: write_csv(report, p)),
+                                           (args.plot, lambda p: write_plot(report, p))])
     return 0
 
 

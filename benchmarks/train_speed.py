@@ -26,10 +26,12 @@ import subprocess
 import sys
 import time
 
+from benchmarks.report_files import write_report_files
 from benchmarks.workloads import WORKLOADS
 
 TRAINERS = {  # label -> (module, function, workloads it runs)
     "jaxnet fit": ("benchmarks.trainers.jaxnet_fit", "train", None),
+    "jaxnet fit, rbg keys": ("benchmarks.trainers.jaxnet_fit", "train_rbg_keys", ("mlp", "mlp_b256")),
     "jaxnet keras face": ("benchmarks.trainers.jaxnet_fit", "train_keras_face", None),
     "keras 3 (jax)": ("benchmarks.trainers.keras3", "train", None),
     "pytorch eager": ("benchmarks.trainers.torch_eager", "train", None),
@@ -201,12 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (1 if args.quick else 3)
     report = run(args.workloads, args.quick, repeats, args.timeout, args.trainers)
     print(format_report(report))
-    for path, write in ((args.json, lambda p: p.write_text(json.dumps(report, indent=2))),
-                        (args.plot, lambda p: write_plot(report, p))):
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write(path)
-            print(f"wrote {path}")
+    write_report_files(report, args.json, [(args.plot, lambda p: write_plot(report, p))])
     return 0
 
 

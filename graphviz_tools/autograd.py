@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 #: How each operation is drawn: the symbol on its round node.
-SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "/", "reciprocal": "/", "pow": "**", "neg": "−x", "exp": "exp",
+SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "/", "reciprocal": "/", "pow": "**", "rpow": "c**x", "neg": "−x", "exp": "exp",
            "log": "log", "tanh": "tanh", "sigmoid": "sigmoid", "relu": "ReLU", "matmul": "dot",
            "sum": "sum", "mean": "mean", "softmax_with_loss": "Softmax-\nwith-Loss"}
 
@@ -99,6 +99,11 @@ class Var:
             raise TypeError("Var ** Var is not supported; the exponent must be a number")
         x = self.value
         return self._result(x**exponent, "pow", (self,), lambda g: (g * exponent * x ** (exponent - 1),))
+
+    def __rpow__(self, base: float):
+        """number ** Var: d/dx c**x = c**x * log(c)."""
+        y = np.power(float(base), self.value)
+        return self._result(y, "rpow", (self,), lambda g: (g * y * np.log(float(base)),))
 
     def __neg__(self):
         return self._result(-self.value, "neg", (self,), lambda g: (-g,))

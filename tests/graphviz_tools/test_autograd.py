@@ -20,9 +20,9 @@ def test_reuse_accumulates():
 
 def test_numbers_on_either_side():
     x = Var(2.0)
-    y = 3 - x * 4 + 1 / x - (-x) ** 2 + 10 / (x + 1) - x / 2
+    y = 3 - x * 4 + 1 / x - (-x) ** 2 + 10 / (x + 1) - x / 2 + 2 ** x
     y.backward()
-    f = lambda v: 3 - v * 4 + 1 / v - (-v) ** 2 + 10 / (v + 1) - v / 2
+    f = lambda v: 3 - v * 4 + 1 / v - (-v) ** 2 + 10 / (v + 1) - v / 2 + 2 ** v
     assert float(y.value) == pytest.approx(f(2.0))
     assert float(x.grad) == pytest.approx(float(jax.grad(f)(2.0)))
 
