@@ -34,16 +34,23 @@ def default_steps_per_call(apply: Callable, params: Any, example_batch: Any) -> 
     return 1 if "conv_general_dilated" in _primitives(jaxpr.jaxpr) else None
 
 
+#: Steps per iteration of the compiled loop. Unrolling lets XLA schedule and fuse across steps and
+#: halves the loop overhead; measured on 2 CPU cores it trains the seeds' MLP and CNN about 20% faster
+#: than no unrolling, for about 1.5 s more compilation of the CNN.
+UNROLL = 4
+
+
 def batch_loop(body: Callable, num_batches: int, steps_per_call: int | None = None,
-               donate_carry: bool = True) -> Callable:
-    """Build ``run(carry, batches) -> (carry, outputs)`` applying ``body(carry, batch) -> (carry, out)``
+               donate_carry: bool = True, unroll: int = UNROLL) -> Callable:
+    """Build ``run(carry, batches, data) -> (carry, outputs)`` applying ``body(carry, batch, data) -> (carry, out)``
     to each slice of ``batches`` along its leading axis (``num_batches`` long).
 
     Arguments:
-        body: the step, as for ``lax.scan``.
+        body: the step, as for ``lax.scan`` but with ``data`` (arrays every step reads, not sliced).
         num_batches: the length of the leading axis of every array in ``batches``.
         steps_per_call: batches per compiled call; None runs them all in one call.
         donate_carry: donate the carry's buffers to each call (parameters, optimizer state).
+        unroll: steps per iteration of the compiled loop (see ``UNROLL``).
 
     Returns:
         ``run``; its ``outputs`` are the per-chunk stacked outputs, as a list of pytrees.
@@ -51,24 +58,24 @@ def batch_loop(body: Callable, num_batches: int, steps_per_call: int | None = No
     per_call = num_batches if steps_per_call is None else max(1, min(int(steps_per_call), num_batches))
 
     def make_chunk(size: int) -> Callable:
-        def chunk(carry, batches, start):
+        def chunk(carry, batches, data, start):
             part = jax.tree.map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, size), batches)
             if size == 1:  # a plain step: no loop around it at all
-                carry, out = body(carry, jax.tree.map(lambda a: a[0], part))
+                carry, out = body(carry, jax.tree.map(lambda a: a[0], part), data)
                 return carry, jax.tree.map(lambda a: a[None], out)
-            return jax.lax.scan(body, carry, part)
+            return jax.lax.scan(lambda c, b: body(c, b, data), carry, part, unroll=min(unroll, size))
 
         return jax.jit(chunk, donate_argnums=(0,) if donate_carry else ())
 
     chunks: dict[int, Callable] = {}
 
-    def run(carry, batches):
+    def run(carry, batches, data=()):
         outputs = []
         for start in range(0, num_batches, per_call):
             size = min(per_call, num_batches - start)
             if size not in chunks:
                 chunks[size] = make_chunk(size)
-            carry, out = chunks[size](carry, batches, start)
+            carry, out = chunks[size](carry, batches, data, start)
             outputs.append(out)
         return carry, outputs
 

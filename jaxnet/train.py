@@ -1,7 +1,8 @@
 """Training on Optax: one compiled epoch, evaluate and predict in fixed-size masked batches.
 
 The data live on the device. An epoch is a single ``jax.jit``-compiled ``lax.scan``
-over mini-batches: shuffling (from a PRNG key), gathering each batch, the forward
+over mini-batches (see ``jaxnet.loops`` for the one exception): gathering each
+batch by the epoch's shuffled order (from a PRNG key), the forward
 pass, ``jax.grad``, the Optax update and the metric sums all run inside it, with
 parameters and optimizer state donated. The last partial batch is padded to the
 full batch size and masked, so every epoch has the same shapes (nothing
@@ -136,9 +137,12 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
     """
     batch_size, num_batches = _batches(n, batch_size)
 
-    def step(carry, batch):
+    def step(carry, batch, data):
         params, opt_state, sums = carry
-        xb, yb, mask, key = batch
+        idx, mask, key = batch
+        x, y = data
+        # Each step gathers its own rows: no shuffled copy of the whole data set is ever made.
+        xb, yb, mask = parallel.shard_batch((x[idx], y[idx], mask))
 
         def objective(p):
             y_pred = apply(p, xb, key=key, training=True)
@@ -152,23 +156,20 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
         return (params, opt_state, jax.tree.map(jnp.add, sums, new)), None
 
     @jax.jit
-    def gather(key, x, y):
+    def plan(key):
         shuffle_key, dropout_key = jax.random.split(key)
         order = jax.random.permutation(shuffle_key, n) if shuffle else jnp.arange(n)
         order, mask = _masked_order(order, n, batch_size, num_batches)
-        keys = jax.random.split(dropout_key, num_batches)
-        # Gather every batch before the loop: one large gather beats one per step.
         zeros = {name: jnp.zeros((), jnp.float32) for name in ["loss", *metric_fns]}
-        return (*parallel.shard_batch((x[order], y[order], mask), axis=1), keys), zeros
+        return (order, mask, jax.random.split(dropout_key, num_batches)), zeros
 
     run = batch_loop(step, num_batches, steps_per_call)
 
     def epoch(params, opt_state, key, x, y):
-        batches, zeros = gather(key, x, y)
-        (params, opt_state, sums), _ = run((params, opt_state, zeros), batches)
+        batches, zeros = plan(key)
+        (params, opt_state, sums), _ = run((params, opt_state, zeros), batches, (x, y))
         return params, opt_state, sums
 
-    epoch.gather = gather  # exposed for inspection: how the batches are laid out on the devices
     return epoch
 
 
@@ -176,27 +177,27 @@ def make_evaluate(apply: ApplyFn, loss_fn: Callable | None, metric_fns: dict[str
                   batch_size: int, parallel: DataParallel = DataParallel(None),
                   steps_per_call: int | None = None) -> Callable:
     """Build the evaluation: ``run(params, x, y) -> {"loss": mean, metric: mean}`` over n examples."""
-    batch_size, num_batches = _batches(n, batch_size)
+    batch_size, _ = _batches(n, batch_size)
+    batch_size = -(-batch_size // parallel.size) * parallel.size  # a small set's batch still splits evenly
+    num_batches = math.ceil(n / batch_size)
     names = (["loss"] if loss_fn is not None else []) + list(metric_fns)
 
-    def body(carry, batch):
+    def body(carry, batch, data):
         params, sums = carry
-        xb, yb, m = parallel.shard_batch(batch)
+        idx, m = batch
+        x, y = data
+        xb, yb, m = parallel.shard_batch((x[idx], y[idx], m))
         y_pred = apply(params, xb, key=None, training=False)
         new = {} if loss_fn is None else {"loss": loss_fn(y_pred, yb, sample_weight=m) * jnp.sum(m)}
         new.update(_metric_sums(metric_fns, y_pred, yb, m))
         return (params, jax.tree.map(jnp.add, sums, new)), None
 
-    @jax.jit
-    def gather(x, y):
-        order, mask = _masked_order(jnp.arange(n), n, batch_size, num_batches)
-        return (x[order], y[order], mask), {k: jnp.zeros((), jnp.float32) for k in names}
-
+    batches = _masked_order(jnp.arange(n), n, batch_size, num_batches)
+    zeros = {k: jnp.zeros((), jnp.float32) for k in names}
     loop = batch_loop(body, num_batches, steps_per_call, donate_carry=False)
 
     def run(params, x, y):
-        batches, zeros = gather(x, y)
-        (_, sums), _ = loop((params, zeros), batches)
+        (_, sums), _ = loop((params, zeros), batches, (x, y))
         return {k: v / n for k, v in sums.items()}
 
     return run
@@ -206,18 +207,14 @@ def make_predict(apply: ApplyFn, n: int, batch_size: int, steps_per_call: int | 
     """Build the prediction: ``run(params, x) -> outputs`` for n examples, in fixed-size batches."""
     batch_size, num_batches = _batches(n, batch_size)
 
-    def body(params, xb):
-        return params, apply(params, xb, key=None, training=False)
+    def body(params, idx, x):
+        return params, apply(params, x[idx], key=None, training=False)
 
-    @jax.jit
-    def gather(x):
-        order, _ = _masked_order(jnp.arange(n), n, batch_size, num_batches)
-        return x[order]
-
+    order, _ = _masked_order(jnp.arange(n), n, batch_size, num_batches)
     loop = batch_loop(body, num_batches, steps_per_call, donate_carry=False)
 
     def run(params, x):
-        _, outputs = loop(params, gather(x))
+        _, outputs = loop(params, order, x)
         outputs = jnp.concatenate(outputs)
         return outputs.reshape(num_batches * batch_size, *outputs.shape[2:])[:n]
 
