@@ -18,7 +18,8 @@ def test_quick_run_writes_every_output(tmp_path):
     assert [r["params"] for r in rows] == [7_960, 39_760, 159_010]
     for r in rows:
         for key in ("numerical_s", "manual_s", "jax_grad_eager_s", "jit_grad_s", "jit_compile_s", "forward_numpy_s",
-                    "forward_jit_s", "per_example_vmap_s", "per_example_loop_s"):
+                    "forward_jit_s", "per_example_vmap_s", "per_example_loop_s", "per_example_norms_vmap_s",
+                    "per_example_norms_loop_s"):
             assert r[key] > 0, key
         assert r["numerical_s"] > r["manual_s"]  # two forward passes per parameter against one backward pass
     book = report["agreement"]["book_check"]
