@@ -173,7 +173,7 @@ def write_plot(report: dict, path: pathlib.Path) -> None:
         labels, values = zip(*rows) if rows else ((), ())
         colors = ["C3" if label.startswith("jaxnet") else "C0" for label in labels]
         ax.barh(labels, values, color=colors)
-        ax.set(xscale="log", xlabel="samples / second (log)", title=f"{name} (batch {block['batch_size']})")
+        ax.set(xlabel="samples / second", title=f"{name} (batch {block['batch_size']})")
         ax.invert_yaxis()
         for i, v in enumerate(values):
             ax.text(v, i, f" {v:,.0f}", va="center", fontsize=8)
