@@ -12,3 +12,9 @@ from graphviz_tools.examples import EXAMPLES, affine, apple, apple_orange, softm
 from graphviz_tools.jaxpr import grad_graph, jaxpr_graph
 from graphviz_tools.model_plot import plot_model
 from graphviz_tools.render import GraphvizNotInstalled, render, require_dot, to_digraph
+
+__all__ = [
+    "affine", "apple", "apple_orange", "EXAMPLES", "examples", "exp", "grad_graph", "GraphvizNotInstalled",
+    "jaxpr_graph", "log", "plot_model", "relu", "render", "require_dot", "sigmoid", "softmax_loss", "tanh",
+    "to_digraph", "two_layer", "Var"
+]

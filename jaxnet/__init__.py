@@ -28,3 +28,12 @@ from jaxnet.summary import count_params
 from jaxnet.train import History, evaluate, fit, predict
 
 __version__ = "0.1.0"
+
+
+__all__ = [
+    "activations", "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "zoo",
+    "CSVLogger", "EarlyStopping", "ModelCheckpoint", "TensorBoard", "TerminateOnNaN", "load_model",
+    "Activation", "AveragePooling2D", "AvgPool2D", "Concatenate", "Conv2D", "Dense", "Dropout", "Flatten",
+    "Identity", "Layer", "MaxPool2D", "MaxPooling2D", "Maxout", "Branch", "Parallel", "Sequential",
+    "per_example_gradients", "count_params", "History", "evaluate", "fit", "predict"
+]

@@ -80,7 +80,7 @@ class Sequential:
                 metrics: Sequence = (), learning_rate=None) -> None:
         """Choose the optimizer (a name or an Optax transformation), the loss and the metrics."""
         optimizers.get(optimizer, learning_rate)  # fail now for an unknown name
-        train._loss_fn(loss), train._metric_fns(metrics)
+        train.training_loss(loss), train.metric_functions(metrics)
         self._compiled = {"optimizer": optimizer, "loss": loss, "metrics": list(metrics),
                           "learning_rate": learning_rate}
         self.opt_state = None
@@ -130,7 +130,7 @@ class Sequential:
         return [np.asarray(w) for w in ordered_weights(self.network, self._built("get_weights"))]
 
     def _save(self, path, params, opt_state, epoch=None) -> os.PathLike:
-        config = self._require_compiled("save") if self._compiled else None
+        config = self._compiled
         optimizer = None if config is None else config["optimizer"]
         if optimizer is not None and not isinstance(optimizer, str):
             optimizer = "custom"  # an Optax transformation cannot be written as JSON; load_model asks for it

@@ -56,7 +56,12 @@ def _apply_fn(model) -> ApplyFn:
     return model.apply if hasattr(model, "apply") else model
 
 
-def _loss_fn(loss) -> Callable:
+def training_loss(loss) -> Callable:
+    """Resolve a loss for training, which needs it to accept ``sample_weight`` (to mask padding).
+
+    Raises:
+        ValueError: for an unknown name, or a loss without ``sample_weight``.
+    """
     fn = losses.get(loss)
     try:
         accepts = "sample_weight" in inspect.signature(fn).parameters
@@ -70,7 +75,8 @@ def _loss_fn(loss) -> Callable:
     return fn
 
 
-def _metric_fns(metrics: Sequence) -> dict[str, Callable]:
+def metric_functions(metrics: Sequence) -> dict[str, Callable]:
+    """Metric names or functions as ``{log name: per-example function}``."""
     return {metrics_lib.name_of(m): metrics_lib.get(m) for m in metrics}
 
 
@@ -237,9 +243,9 @@ def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", met
         ``{"loss": ..., "accuracy": ...}`` as Python floats.
     """
     x, y = check_data(x, y, "evaluation")
-    metric_fns, apply = _metric_fns(metrics), _apply_fn(model)
+    metric_fns, apply = metric_functions(metrics), _apply_fn(model)
     steps = default_steps_per_call(apply, params, x[:1])
-    run = make_evaluate(apply, None if loss is None else _loss_fn(loss), metric_fns, len(x), batch_size,
+    run = make_evaluate(apply, None if loss is None else training_loss(loss), metric_fns, len(x), batch_size,
                         steps_per_call=steps)
     return _host_logs(run(params, jnp.asarray(x), jnp.asarray(y)), metric_fns)
 
@@ -315,7 +321,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         ValueError: for mismatched or empty data, NaN/inf values, labels out of range, a bad
             batch size, or an unknown optimizer, loss or metric name.
     """
-    apply, loss_fn, metric_fns = _apply_fn(model), _loss_fn(loss), _metric_fns(metrics)
+    apply, loss_fn, metric_fns = _apply_fn(model), training_loss(loss), metric_functions(metrics)
     tx = optimizers.get(optimizer, learning_rate)
     x, y = check_data(x, y)
     if validation_data is not None:

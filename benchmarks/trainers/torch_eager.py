@@ -6,7 +6,6 @@ import time
 
 
 def build(workload):
-    import torch
     from torch import nn
 
     if workload.name.startswith("mlp"):
