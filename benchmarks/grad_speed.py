@@ -262,14 +262,11 @@ def write_csv(report: dict, path: pathlib.Path) -> None:
 
 def write_plot(report: dict, path: pathlib.Path) -> None:
     """Time per gradient against the number of parameters, log-log."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from jaxnet.plots import save_figure, subplots
 
     rows = report["rows"]
     p = [r["params"] for r in rows]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = subplots(figsize=(7, 4.5))
     ax.plot(p, [r["numerical_s"] for r in rows], "o-", label="numerical (NumPy, central difference)")
     est = [r for r in rows if r["numerical_estimated"]]
     if est:
@@ -282,9 +279,7 @@ def write_plot(report: dict, path: pathlib.Path) -> None:
            title="Gradient cost against model size")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

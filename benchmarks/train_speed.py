@@ -161,13 +161,10 @@ def format_report(report: dict) -> str:
 
 def write_plot(report: dict, path: pathlib.Path) -> None:
     """A bar chart of samples/s, one group per workload."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from jaxnet.plots import save_figure, subplots
 
     blocks = report["workloads"]
-    fig, axes = plt.subplots(1, len(blocks), figsize=(5.5 * len(blocks), 4), squeeze=False)
+    fig, axes = subplots(1, len(blocks), figsize=(5.5 * len(blocks), 4), squeeze=False)
     for ax, (name, block) in zip(axes[0], blocks.items()):
         rows = [(label, r["samples_per_s"]) for label, r in block["trainers"].items() if "samples_per_s" in r]
         labels, values = zip(*rows) if rows else ((), ())
@@ -177,9 +174,7 @@ def write_plot(report: dict, path: pathlib.Path) -> None:
         ax.invert_yaxis()
         for i, v in enumerate(values):
             ax.text(v, i, f" {v:,.0f}", va="center", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

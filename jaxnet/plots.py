@@ -6,6 +6,39 @@ import pathlib
 import tempfile
 
 
+def subplots(*args, **kwargs):
+    """``matplotlib.pyplot.subplots`` on the non-interactive Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> pathlib.Path:
+    """Lay out, write (atomically: a temporary file renamed into place) and close a figure.
+
+    The format follows the extension (PNG, SVG, PDF).
+    """
+    import matplotlib.pyplot as plt
+
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    finally:
+        plt.close(fig)
+    return path
+
+
 def plot_history(history, path: str | os.PathLike, title: str | None = None) -> pathlib.Path:
     """Save one panel per quantity (loss, then each metric), training and validation curves together.
 
@@ -17,16 +50,11 @@ def plot_history(history, path: str | os.PathLike, title: str | None = None) -> 
     Returns:
         The written path.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     logs = history.history
     names = [k for k in logs if not k.startswith("val_") and k != "epoch_time_s"]
     if not names:
         raise ValueError("the history is empty: train for at least one epoch first")
-    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.8), squeeze=False)
+    fig, axes = subplots(1, len(names), figsize=(5 * len(names), 3.8), squeeze=False)
     for ax, name in zip(axes[0], names):
         epochs = range(1, len(logs[name]) + 1)
         ax.plot(epochs, logs[name], "o-", ms=3, label=name)
@@ -37,17 +65,4 @@ def plot_history(history, path: str | os.PathLike, title: str | None = None) -> 
         ax.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    finally:
-        plt.close(fig)
-    return path
+    return save_figure(fig, path)
