@@ -10,13 +10,13 @@ import html
 import os
 import pathlib
 import shutil
-import tempfile
 from typing import Callable
 
 import graphviz
 import numpy as np
 
 from graphviz_tools.autograd import Var
+from jaxnet.atomic import atomic_path
 
 FORWARD_COLOR = "#1f3b73"
 GRADIENT_COLOR = "#d62728"
@@ -105,19 +105,6 @@ def to_digraph(root: Var, *, rankdir: str = "LR", number_format: str | Callable 
     return dot
 
 
-def _atomic_write(path: pathlib.Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename, so a failure leaves nothing half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def render(graph: Var | graphviz.Digraph | graphviz.Graph, path: str | os.PathLike, **options) -> pathlib.Path:
     """Write a graph to ``path``; the extension picks the format (.svg, .png, .pdf, or .dot/.gv for source).
 
@@ -142,5 +129,6 @@ def render(graph: Var | graphviz.Digraph | graphviz.Graph, path: str | os.PathLi
         require_dot()
     digraph = to_digraph(graph, **options) if isinstance(graph, Var) else graph
     data = digraph.source.encode() if fmt == "dot" else digraph.pipe(format=fmt)
-    _atomic_write(path, data)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
     return path

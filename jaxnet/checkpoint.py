@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import tempfile
 import zipfile
 from typing import Any
 
 import jax
 import numpy as np
+
+from jaxnet.atomic import atomic_path
 
 _META = "__meta__.json"
 
@@ -52,17 +53,10 @@ def save(path: str | os.PathLike, trees: dict[str, Any], metadata: dict | None =
     meta = json.dumps({"format": "jaxnet-checkpoint-1", "trees": sorted(trees), **(metadata or {})})
     arrays[_META] = np.frombuffer(meta.encode(), dtype=np.uint8)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
     except OSError as err:
         raise OSError(f"cannot write a checkpoint to {str(path)!r}: {err.strerror or err}") from err
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
     return path
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 import pathlib
-import tempfile
+
+from jaxnet.atomic import atomic_path
 
 
 def subplots(*args, **kwargs):
@@ -23,20 +24,13 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> pathlib.Path:
     """
     import matplotlib.pyplot as plt
 
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        fig.tight_layout()
+        with atomic_path(path, suffix=pathlib.Path(path).suffix) as tmp:
+            fig.savefig(tmp, dpi=dpi)
     finally:
         plt.close(fig)
-    return path
+    return pathlib.Path(path)
 
 
 def plot_history(history, path: str | os.PathLike, title: str | None = None) -> pathlib.Path:
