@@ -48,7 +48,7 @@ FULL = Config(hiddens=(10, 50, 100, 300, 1000), repeats=7, numerical_budget_s=8.
 
 def make_problem(hidden: int, batch: int, dtype: str, seed: int):
     """The network, NumPy parameters (std 0.01, as the book) and a batch of MNIST-shaped data."""
-    from jaxnet.backprop import TwoLayerNet
+    from jaxnet.book.backprop import TwoLayerNet
 
     rng = np.random.default_rng(seed + hidden)
     net = TwoLayerNet(784, hidden, 10)
@@ -87,7 +87,7 @@ def numpy_worker(config: Config) -> list[dict]:
             sampled = max(20, int(config.numerical_budget_s / (2 * forward)))
             indices = subset_indices(params, sampled, np.random.default_rng(config.seed))
             start = time.perf_counter()
-            from jaxnet.numerical import numerical_gradient
+            from jaxnet.book.numerical import numerical_gradient
             numerical_gradient(lambda p: net.loss(p, x, t), params, indices=indices)
             numerical = (time.perf_counter() - start) * n_params / sampled
         rows.append({"hidden": hidden, "params": n_params, "forward_numpy_s": forward, "manual_s": manual,
@@ -153,7 +153,7 @@ def agreement(config: Config) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from jaxnet.numerical import numerical_gradient
+    from jaxnet.book.numerical import numerical_gradient
 
     with jax.enable_x64(True):
         result = {"book_check": {}, "per_size": []}

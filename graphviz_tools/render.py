@@ -16,7 +16,7 @@ import graphviz
 import numpy as np
 
 from graphviz_tools.autograd import Var
-from jaxnet.atomic import atomic_path
+from jaxnet._src.atomic import atomic_path
 
 FORWARD_COLOR = "#1f3b73"
 GRADIENT_COLOR = "#d62728"

@@ -3,37 +3,46 @@
 Layers are ``init`` / ``apply`` pairs, models are pytrees of parameters, gradients
 come from ``jax.grad`` and training runs on Optax (``fit`` / ``evaluate`` /
 ``predict``), with a Keras-style face in ``jaxnet.keras``.
+
+The names below are imported on first use (PEP 562), so that ``import jaxnet.layers``
+(as the visualizer does) does not load Optax and the trainer.
 """
-from jaxnet import activations, callbacks, datasets, initializers, layers, losses, metrics, optimizers, zoo
-from jaxnet.callbacks import CSVLogger, EarlyStopping, ModelCheckpoint, TensorBoard, TerminateOnNaN
-from jaxnet.keras import load_model
-from jaxnet.layers import (
-    Activation,
-    AveragePooling2D,
-    AvgPool2D,
-    Concatenate,
-    Conv2D,
-    Dense,
-    Dropout,
-    Flatten,
-    Identity,
-    Layer,
-    MaxPool2D,
-    MaxPooling2D,
-    Maxout,
-)
-from jaxnet.model import Branch, Parallel, Sequential
-from jaxnet.per_example import per_example_gradients
-from jaxnet.summary import count_params
-from jaxnet.train import History, evaluate, fit, predict
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
+_SUBMODULES = ("activations", "callbacks", "datasets", "initializers", "layers", "losses", "metrics",
+               "optimizers", "zoo")
+# public name -> the module that defines it
+_NAMES = {
+    **{name: "jaxnet.callbacks" for name in
+       ("CSVLogger", "EarlyStopping", "ModelCheckpoint", "TensorBoard", "TerminateOnNaN")},
+    "load_model": "jaxnet.keras",
+    **{name: "jaxnet.layers" for name in
+       ("Activation", "AveragePooling2D", "AvgPool2D", "Concatenate", "Conv2D", "Dense", "Dropout", "Flatten",
+        "Identity", "Layer", "MaxPool2D", "MaxPooling2D", "Maxout")},
+    **{name: "jaxnet.model" for name in ("Branch", "Parallel", "Sequential")},
+    "per_example_gradients": "jaxnet.per_example",
+    "count_params": "jaxnet.summary",
+    **{name: "jaxnet.train" for name in ("History", "evaluate", "fit", "predict")},
+}
 
-__all__ = [
-    "activations", "callbacks", "datasets", "initializers", "layers", "losses", "metrics", "optimizers", "zoo",
-    "CSVLogger", "EarlyStopping", "ModelCheckpoint", "TensorBoard", "TerminateOnNaN", "load_model",
-    "Activation", "AveragePooling2D", "AvgPool2D", "Concatenate", "Conv2D", "Dense", "Dropout", "Flatten",
-    "Identity", "Layer", "MaxPool2D", "MaxPooling2D", "Maxout", "Branch", "Parallel", "Sequential",
-    "per_example_gradients", "count_params", "History", "evaluate", "fit", "predict"
-]
+__all__ = [*_SUBMODULES, *_NAMES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"jaxnet.{name}")
+    elif name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+    else:
+        raise AttributeError(f"module 'jaxnet' has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,9 +1,15 @@
-"""Keras-style callbacks, called once per epoch with the epoch's logs.
+"""Keras-style callbacks through one protocol.
 
-Each callback receives a ``TrainingContext``: the current parameters and
-optimizer state, ``stop_training`` to end the run, and ``save(path)`` to write a
-checkpoint. Parameters are donated to the next epoch's compiled step, so a
-callback that keeps weights (EarlyStopping, TerminateOnNaN) keeps a copy.
+``fit`` calls every callback at four points: ``on_train_begin(state)``,
+``on_epoch_begin(epoch, state)``, ``on_epoch_end(epoch, logs, state)`` and
+``on_train_end(state)``. ``state`` is a read-only ``TrainingState`` (the current
+parameters and optimizer state, the epoch, the names of the logs, ``save(path)``).
+A callback changes the run only by returning an ``Action`` from ``on_epoch_end`` or
+``on_train_end``: stop after this epoch (with a reason), and/or continue or finish
+with other parameters. Later callbacks see the state after earlier actions.
+
+Parameters are donated to the next epoch's compiled step, so a callback that keeps
+weights for later (EarlyStopping, TerminateOnNaN) keeps a copy (``copy_tree``).
 """
 from __future__ import annotations
 
@@ -11,7 +17,10 @@ import csv
 import math
 import os
 import pathlib
+import string
 import sys
+import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -24,32 +33,65 @@ def copy_tree(tree: Any) -> Any:
     return jax.tree.map(jnp.array, tree)
 
 
-@dataclass
-class TrainingContext:
-    """What callbacks see and may change."""
+def all_finite(tree: Any) -> bool:
+    """Whether every leaf of a pytree of arrays is free of NaN and infinity (one host sync)."""
+    leaves = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)
+              if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact)]
+    return bool(jnp.all(jnp.stack(leaves))) if leaves else True
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    """What callbacks see of a run; read-only (a callback acts by returning an ``Action``).
+
+    Attributes:
+        params: the current parameters.
+        opt_state: the current optimizer state.
+        epoch: the epoch being run or just finished (0-based).
+        epochs: the epoch training stops after.
+        log_names: the keys every epoch's logs will have ("loss", metrics, then "val_" ones).
+        save: ``save(path)`` writes a checkpoint of this state.
+        stop_reason: why training stopped early, once it has.
+    """
 
     params: Any
     opt_state: Any
-    save: Callable[[str | os.PathLike], Any]
+    epoch: int
     epochs: int
-    stop_training: bool = False
+    log_names: tuple[str, ...]
+    save: Callable[[str | os.PathLike], Any]
     stop_reason: str | None = None
-    keep_last_good: bool = False  # set by TerminateOnNaN: fit then copies params before each epoch
-    last_good_params: Any = None
-    last_good_opt_state: Any = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a callback asks of ``fit``.
+
+    Attributes:
+        stop: a reason to stop after this epoch (None: go on).
+        params: parameters to continue (or finish) with instead of the current ones.
+        opt_state: the optimizer state to go with ``params``.
+    """
+
+    stop: str | None = None
+    params: Any = None
+    opt_state: Any = None
 
 
 class Callback:
-    """Base class; override what you need."""
+    """Base class: override the hooks you need; each may return None."""
 
-    def on_train_begin(self, ctx: TrainingContext) -> None:
-        pass
+    def on_train_begin(self, state: TrainingState) -> None:
+        """Before the first epoch: check the configuration against ``state.log_names``, open files."""
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, float], ctx: TrainingContext) -> None:
-        pass
+    def on_epoch_begin(self, epoch: int, state: TrainingState) -> None:
+        """Before each epoch."""
 
-    def on_train_end(self, ctx: TrainingContext) -> None:
-        pass
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], state: TrainingState) -> Action | None:
+        """After each epoch, with its logs; return an ``Action`` to stop or to replace the parameters."""
+
+    def on_train_end(self, state: TrainingState) -> Action | None:
+        """After the last epoch (also after an early stop); return an ``Action`` to finish with other parameters."""
 
 
 def _improvement(mode: str, monitor: str) -> Callable[[float, float, float], bool]:
@@ -62,11 +104,10 @@ def _improvement(mode: str, monitor: str) -> Callable[[float, float, float], boo
     return lambda current, best, delta: current > best + delta
 
 
-def _monitored(logs: dict, monitor: str, who: str) -> float:
-    if monitor not in logs:
-        raise ValueError(f"{who} monitors {monitor!r}, which is not in the logs {sorted(logs)}; "
-                         "pass validation data for val_ metrics or pick another key")
-    return logs[monitor]
+def _require_log(monitor: str, state: TrainingState, who: str) -> None:
+    if monitor not in state.log_names:
+        raise ValueError(f"{who} monitors {monitor!r}, which this run does not log (it logs "
+                         f"{list(state.log_names)}); pass validation data for val_ metrics or pick another key")
 
 
 class EarlyStopping(Callback):
@@ -77,7 +118,7 @@ class EarlyStopping(Callback):
         min_delta: the smallest change that counts as an improvement.
         patience: epochs without improvement before stopping.
         mode: "min", "max" or "auto" (max for accuracies).
-        restore_best_weights: put back the best epoch's parameters at the end.
+        restore_best_weights: finish with the best epoch's parameters.
     """
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, mode: str = "auto",
@@ -86,30 +127,51 @@ class EarlyStopping(Callback):
         self.better = _improvement(mode, monitor)
         self.restore_best_weights = restore_best_weights
 
-    def on_train_begin(self, ctx):
+    def on_train_begin(self, state):
+        _require_log(self.monitor, state, "EarlyStopping")
         self.best, self.wait, self.best_params, self.best_epoch, self.stopped_epoch = None, 0, None, None, None
 
-    def on_epoch_end(self, epoch, logs, ctx):
-        current = _monitored(logs, self.monitor, "EarlyStopping")
+    def on_epoch_end(self, epoch, logs, state):
+        current = logs[self.monitor]
         if self.best is None or self.better(current, self.best, self.min_delta):
             self.best, self.wait, self.best_epoch = current, 0, epoch
             if self.restore_best_weights:
-                self.best_params = copy_tree(ctx.params)
-            return
+                self.best_params = copy_tree(state.params)
+            return None
         self.wait += 1
-        if self.wait >= self.patience:
-            self.stopped_epoch = epoch
-            ctx.stop_training = True
-            ctx.stop_reason = (f"early stopping: {self.monitor} has not improved for {self.patience} epochs "
-                               f"(best {self.best:.4g} at epoch {self.best_epoch + 1})")
+        if self.wait < self.patience:
+            return None
+        self.stopped_epoch = epoch
+        return Action(stop=f"early stopping: {self.monitor} has not improved for {self.patience} epochs "
+                           f"(best {self.best:.4g} at epoch {self.best_epoch + 1})")
 
-    def on_train_end(self, ctx):
+    def on_train_end(self, state):
         if self.restore_best_weights and self.best_params is not None:
-            ctx.params = self.best_params
+            return Action(params=self.best_params)
+        return None
+
+
+def _check_filepath(filepath: str, log_names: tuple[str, ...]) -> None:
+    """Fail before training when a ModelCheckpoint path names a log this run lacks or has a bad format."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(filepath) if name is not None]
+    except ValueError as error:
+        raise ValueError(f"ModelCheckpoint filepath {filepath!r} is not a valid format string: {error}") from None
+    unknown = [f for f in fields if f != "epoch" and f not in log_names]
+    if unknown:
+        raise ValueError(f"ModelCheckpoint filepath {filepath!r} names {unknown}, which this run does not log "
+                         f"(it logs {['epoch', *log_names]}); pass validation data for val_ keys")
+    try:
+        filepath.format(epoch=1, **{name: 0.5 for name in log_names})
+    except (ValueError, IndexError, KeyError) as error:
+        raise ValueError(f"ModelCheckpoint filepath {filepath!r} cannot be formatted: {error}") from None
 
 
 class ModelCheckpoint(Callback):
     """Save a checkpoint every epoch, or only when ``monitor`` improves (``save_best_only``).
+
+    Parameters with NaN or infinity are never saved (a warning says so), whatever the
+    order of the callbacks.
 
     Arguments:
         filepath: the file; may contain ``{epoch}`` and log keys, e.g. "ckpt/epoch{epoch:02d}-{val_loss:.3f}.npz".
@@ -123,55 +185,87 @@ class ModelCheckpoint(Callback):
         self.better = _improvement(mode, monitor)
         self.best = None
 
-    def on_epoch_end(self, epoch, logs, ctx):
+    def on_train_begin(self, state):
+        _check_filepath(self.filepath, state.log_names)
         if self.save_best_only:
-            current = _monitored(logs, self.monitor, "ModelCheckpoint")
-            if self.best is not None and not self.better(current, self.best, 0.0):
-                return
-            self.best = current
-        ctx.save(self.filepath.format(epoch=epoch + 1, **logs))
+            _require_log(self.monitor, state, "ModelCheckpoint")
+
+    def on_epoch_end(self, epoch, logs, state):
+        if self.save_best_only:
+            current = logs[self.monitor]
+            if not math.isfinite(current) or (self.best is not None and not self.better(current, self.best, 0.0)):
+                return None
+        if not all_finite(state.params):
+            warnings.warn(f"ModelCheckpoint: the parameters of epoch {epoch + 1} contain NaN or infinity; "
+                          "not saved", RuntimeWarning, stacklevel=2)
+            return None
+        if self.save_best_only:
+            self.best = logs[self.monitor]
+        state.save(self.filepath.format(epoch=epoch + 1, **logs))
+        return None
 
 
 class TerminateOnNaN(Callback):
-    """Stop when the loss becomes NaN or infinite, keeping the parameters from before that epoch."""
+    """Stop when the loss or the parameters become NaN or infinite, finishing with the last finite parameters.
 
-    def on_train_begin(self, ctx):
-        ctx.keep_last_good = True
+    The loss of an epoch is computed before its last update, so the parameters that end an
+    epoch with a finite loss can already be infinite: the parameters kept are the last ones
+    checked to be finite, not simply the previous epoch's.
+    """
 
-    def on_epoch_end(self, epoch, logs, ctx):
-        loss = logs.get("loss")
-        if loss is not None and not math.isfinite(loss):
-            ctx.stop_training = True
-            ctx.stop_reason = (f"TerminateOnNaN: the loss became {loss} in epoch {epoch + 1}; the parameters from "
-                               "the end of the previous epoch were kept (try a lower learning rate)")
-            ctx.params, ctx.opt_state = ctx.last_good_params, ctx.last_good_opt_state
+    def on_train_begin(self, state):
+        self.last_finite = (copy_tree(state.params), copy_tree(state.opt_state))
+
+    def on_epoch_end(self, epoch, logs, state):
+        loss = logs.get("loss", 0.0)
+        if math.isfinite(loss) and all_finite(state.params):
+            self.last_finite = (copy_tree(state.params), copy_tree(state.opt_state))
+            return None
+        what = f"the loss became {loss}" if not math.isfinite(loss) else "the parameters became NaN or infinite"
+        params, opt_state = self.last_finite
+        return Action(stop=f"TerminateOnNaN: {what} in epoch {epoch + 1}; the last finite parameters were kept "
+                           "(try a lower learning rate)", params=params, opt_state=opt_state)
 
 
 class CSVLogger(Callback):
-    """Append one CSV row per epoch (epoch and every log) to ``filename``, flushed each epoch."""
+    """Write one CSV row per epoch (epoch and every log) to ``filename``, flushed each epoch.
+
+    With ``append=True`` the rows go after an existing file's, which must have the same columns.
+    """
 
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False):
         self.filename, self.separator, self.append = pathlib.Path(filename), separator, append
 
-    def on_train_begin(self, ctx):
+    def on_train_begin(self, state):
+        fields = ["epoch", *state.log_names]
+        existing = self._existing_header() if self.append else None
+        if existing is not None and existing != fields:
+            raise ValueError(f"CSVLogger cannot append to {str(self.filename)!r}: its columns are {existing}, this run "
+                             f"logs {fields}; use another file or append=False")
         self.filename.parent.mkdir(parents=True, exist_ok=True)
         self.file = open(self.filename, "a" if self.append else "w", newline="")
-        self.writer = None
+        self.writer = csv.DictWriter(self.file, fieldnames=fields, delimiter=self.separator)
+        if existing is None:
+            self.writer.writeheader()
 
-    def on_epoch_end(self, epoch, logs, ctx):
-        if self.writer is None:
-            self.writer = csv.DictWriter(self.file, fieldnames=["epoch", *logs], delimiter=self.separator)
-            if not self.append or self.file.tell() == 0:
-                self.writer.writeheader()
+    def _existing_header(self) -> list[str] | None:
+        if not self.filename.exists() or self.filename.stat().st_size == 0:
+            return None
+        with open(self.filename, newline="") as file:
+            return next(csv.reader(file, delimiter=self.separator), None)
+
+    def on_epoch_end(self, epoch, logs, state):
         self.writer.writerow({"epoch": epoch, **logs})
         self.file.flush()
+        return None
 
-    def on_train_end(self, ctx):
+    def on_train_end(self, state):
         self.file.close()
+        return None
 
 
 class TensorBoard(Callback):
-    """Write each epoch's logs as TensorBoard scalars (tensorboardX; no TensorFlow needed).
+    """Write each epoch's logs as TensorBoard scalars (tensorboardX; no TensorFlow needed), flushed every epoch.
 
     Training logs go to ``log_dir/train``, ``val_`` logs to ``log_dir/validation``, as Keras lays them out.
     """
@@ -179,20 +273,24 @@ class TensorBoard(Callback):
     def __init__(self, log_dir: str | os.PathLike = "logs"):
         self.log_dir = pathlib.Path(log_dir)
 
-    def on_train_begin(self, ctx):
+    def on_train_begin(self, state):
         from tensorboardX import SummaryWriter
 
         self.writers = {"train": SummaryWriter(str(self.log_dir / "train")),
                         "validation": SummaryWriter(str(self.log_dir / "validation"))}
 
-    def on_epoch_end(self, epoch, logs, ctx):
+    def on_epoch_end(self, epoch, logs, state):
         for key, value in logs.items():
             split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
             self.writers[split].add_scalar(f"epoch_{name}", value, epoch)
+        for writer in self.writers.values():
+            writer.flush()  # a killed run keeps every finished epoch (tensorboardX flushes every 120 s)
+        return None
 
-    def on_train_end(self, ctx):
+    def on_train_end(self, state):
         for writer in self.writers.values():
             writer.close()
+        return None
 
 
 class ProgressBar(Callback):
@@ -201,23 +299,30 @@ class ProgressBar(Callback):
     def __init__(self, verbose: int = 1, stream=None):
         self.verbose, self.stream = verbose, stream or sys.stderr
 
-    def on_train_begin(self, ctx):
+    def on_train_begin(self, state):
         self.bar = None
         if self.verbose == 1:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=ctx.epochs, unit="epoch", file=self.stream, dynamic_ncols=True)
+            self.bar = tqdm(total=state.epochs, initial=state.epoch, unit="epoch", file=self.stream,
+                            dynamic_ncols=True)
 
-    def on_epoch_end(self, epoch, logs, ctx):
-        text = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k != "epoch_time_s")
+    def on_epoch_begin(self, epoch, state):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs, state):
+        text = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
         if self.bar is not None:
             self.bar.set_postfix_str(text, refresh=False)
             self.bar.update(1)
         else:
-            print(f"Epoch {epoch + 1}/{ctx.epochs} - {logs.get('epoch_time_s', 0):.2f}s - {text}", file=self.stream)
+            print(f"Epoch {epoch + 1}/{state.epochs} - {time.perf_counter() - self.started:.2f}s - {text}", file=self.stream)
+        return None
 
-    def on_train_end(self, ctx):
+    def on_train_end(self, state):
         if self.bar is not None:
             self.bar.close()
-        if ctx.stop_reason:
-            print(ctx.stop_reason, file=self.stream)
+        if state.stop_reason:
+            print(state.stop_reason, file=self.stream)
+        return None
+

@@ -16,7 +16,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxnet.atomic import atomic_path
+from jaxnet._src.atomic import atomic_path
 
 _META = "__meta__.json"
 

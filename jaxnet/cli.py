@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; returns the exit status."""
     args = build_parser().parse_args(argv)
     if args.command == "tour":
-        from jaxnet import tour
+        from jaxnet.book import tour
 
         tour.run()
         return 0

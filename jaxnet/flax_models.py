@@ -1,8 +1,9 @@
 """Train Flax models with jaxnet's fit / evaluate / predict, unchanged.
 
 ``from_linen(module)`` and ``from_nnx(module)`` wrap a Flax module in an object
-with jaxnet's ``apply(params, x, *, key=None, training=False)``, which is all the
-trainer needs. Parameters stay Flax's own pytrees (linen's ``params`` dict, nnx's
+with jaxnet's layer contract (``init(key, input_shape) -> params``,
+``output_shape(input_shape)``, ``apply(params, x, *, key=None, training=False)``),
+which is all the trainer needs. Parameters stay Flax's own pytrees (linen's ``params`` dict, nnx's
 ``State`` of ``nnx.Param``), so they go back into Flax unchanged.
 """
 from __future__ import annotations
@@ -13,6 +14,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+
+
+def _output_shape(model, params, input_shape: tuple) -> tuple:
+    """One example's output shape, by abstract evaluation on one example (nothing is computed)."""
+    out = jax.eval_shape(lambda p: model.apply(p, jnp.zeros((1, *input_shape))), params)
+    return out.shape[1:]
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,13 @@ class LinenModel:
                              "stateless modules only")
         return variables["params"]
 
+    def output_shape(self, input_shape: tuple) -> tuple:
+        """The module's output shape for one example of ``input_shape``."""
+        params = jax.eval_shape(lambda k: self.init(k, input_shape), jax.random.key(0))
+        return _output_shape(self, params, tuple(input_shape))
+
     def apply(self, params, x, *, key=None, training=False):
+        """Run the module (Dropout draws from ``key`` when training)."""
         rngs = {self.dropout_rng: key} if key is not None else None
         return self.module.apply({"params": params}, x, rngs=rngs, **self._train_kwargs(training))
 
@@ -81,7 +94,26 @@ class NNXModel:
 
         return nnx.merge(self.graphdef, self.params if params is None else params, self.rest)
 
+    def init(self, key: jax.Array, input_shape: tuple) -> Any:
+        """The module's parameters: nnx creates them with the module, so ``key`` is not used.
+
+        Arguments:
+            key: unused (kept for jaxnet's layer contract).
+            input_shape: checked against the module by abstract evaluation.
+
+        Returns:
+            ``params``.
+        """
+        del key
+        self.output_shape(input_shape)
+        return self.params
+
+    def output_shape(self, input_shape: tuple) -> tuple:
+        """The module's output shape for one example of ``input_shape``."""
+        return _output_shape(self, self.params, tuple(input_shape))
+
     def apply(self, params, x, *, key=None, training=False):
+        """Run the module on merged parameters (Dropout draws from ``key`` when training)."""
         from flax import nnx
 
         # The non-trainable state (RNG counters) is copied into this trace so nnx may update it.

@@ -11,7 +11,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from jaxnet.registry import resolve
+from jaxnet._src.registry import resolve
 
 Initializer = Callable[..., jax.Array]
 

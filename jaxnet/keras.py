@@ -19,7 +19,8 @@ import jax
 import numpy as np
 import optax
 
-from jaxnet import checkpoint, optimizers, serialize, train
+from jaxnet import checkpoint, optimizers, train
+from jaxnet._src import serialize
 from jaxnet import model as model_lib
 from jaxnet.layers import Layer
 

@@ -4,8 +4,10 @@ Each layer is a frozen dataclass whose constructor reads like Keras'
 (``Dense(128, activation="relu")``, ``Conv2D(32, 3)``, ``MaxPool2D(2)``) and offers:
 
 - ``output_shape(input_shape)``: shape inference without data (shapes exclude the batch axis);
-- ``init(key, input_shape) -> (params, output_shape)`` with named params (``{"w": ..., "b": ...}``);
+- ``init(key, input_shape) -> params`` with named params (``{"w": ..., "b": ...}``; ``{}`` if none);
 - ``apply(params, x, *, key=None, training=False)`` on a batch ``x`` (batch axis first).
+
+Containers (``jaxnet.model``) follow the same contract, so layers and models nest.
 
 A layer given an input of the wrong rank or size raises a ``ValueError`` that names
 the expected and the actual shape.
@@ -19,6 +21,7 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxnet import activations, initializers
 
@@ -32,7 +35,7 @@ def _snake_case(name: str) -> str:
 
 @dataclass(frozen=True)
 class Layer:
-    """Base class: subclasses define ``output_shape``, ``init_params`` (if they have weights) and ``apply``."""
+    """Base class: subclasses define ``output_shape``, ``init`` (if they have weights) and ``apply``."""
 
     name: str | None = field(default=None, kw_only=True)
 
@@ -42,31 +45,51 @@ class Layer:
         return _snake_case(type(self).__name__)
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        """The shape of one output example for one input example of ``input_shape``."""
+        """The shape of one output example for one input example of ``input_shape`` (pure, no arrays)."""
         raise NotImplementedError
 
-    def init_params(self, key: jax.Array, input_shape: Shape) -> Params:
-        """The layer's parameters for inputs of ``input_shape``; an empty dict if it has none."""
-        del key, input_shape
-        return {}
-
-    def init(self, key: jax.Array, input_shape: Shape) -> tuple[Params, Shape]:
+    def init(self, key: jax.Array, input_shape: Shape) -> Params:
         """Create the parameters.
 
         Arguments:
-            key: a PRNG key.
+            key: a PRNG key (``jax.random.key(0)``).
             input_shape: the shape of one example, without the batch axis.
 
         Returns:
-            ``(params, output_shape)``.
+            The parameter pytree (``{"w": ..., "b": ...}``); an empty dict for a layer without weights.
         """
-        input_shape = tuple(input_shape)
-        output_shape = self.output_shape(input_shape)
-        return self.init_params(key, input_shape), output_shape
+        del key, input_shape
+        return {}
+
+    def _checked(self, input_shape: Any) -> Shape:
+        """``input_shape`` as a tuple, after checking that this layer accepts it (a clear error if not)."""
+        input_shape = check_shape(input_shape)
+        self.output_shape(input_shape)
+        return input_shape
 
     def apply(self, params: Params, x: jax.Array, *, key: jax.Array | None = None, training: bool = False):
         """Run the layer on a batch ``x``; ``key`` and ``training`` matter only to stochastic layers."""
         raise NotImplementedError
+
+
+def check_shape(shape: Any) -> Shape:
+    """One example's shape as a tuple of positive ints (or a tuple of such shapes, for several inputs).
+
+    Raises:
+        ValueError: for anything else, e.g. ``4`` where ``(4,)`` was meant.
+    """
+    if isinstance(shape, (tuple, list)) and shape and all(isinstance(s, (tuple, list)) for s in shape):
+        return tuple(check_shape(s) for s in shape)
+    if not isinstance(shape, (tuple, list)) or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in shape):
+        raise ValueError(f"an input shape is a tuple of positive ints without the batch axis, such as (784,) or "
+                         f"(28, 28, 1); got {shape!r}")
+    return tuple(int(d) for d in shape)
+
+
+def _positive_int(value: Any, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
 
 
 def _expect_rank(layer: Layer, shape: Shape, rank: int, what: str) -> None:
@@ -117,14 +140,17 @@ class Dense(Layer):
     bias_initializer: str | Callable = "zeros"
 
     def __post_init__(self):
+        _positive_int(self.units, "Dense units")
         activations.get(self.activation)  # fail at construction for an unknown name
+        initializers.get(self.kernel_initializer), initializers.get(self.bias_initializer)
 
     def output_shape(self, input_shape):
         if len(input_shape) < 1:
             raise ValueError(f"Dense expected input of shape (..., features), got {tuple(input_shape)}")
         return tuple(input_shape[:-1]) + (self.units,)
 
-    def init_params(self, key, input_shape):
+    def init(self, key, input_shape):
+        input_shape = self._checked(input_shape)
         w_key, b_key = jax.random.split(key)
         params = {"w": initializers.get(self.kernel_initializer)(w_key, (input_shape[-1], self.units), jnp.float32)}
         if self.use_bias:
@@ -186,8 +212,10 @@ class Conv2D(Layer):
     implementation: str = "auto"
 
     def __post_init__(self):
+        _positive_int(self.filters, "Conv2D filters")
         _pair(self.kernel_size, "kernel_size"), _pair(self.strides, "strides"), _padding(self.padding)
         activations.get(self.activation)
+        initializers.get(self.kernel_initializer), initializers.get(self.bias_initializer)
         if self.implementation not in ("auto", "xla", "im2col"):
             raise ValueError(f"implementation must be 'auto', 'xla' or 'im2col', got {self.implementation!r}")
 
@@ -197,7 +225,8 @@ class Conv2D(Layer):
         h, w, _ = input_shape
         return (_window_output(h, kh, sh, pad), _window_output(w, kw, sw, pad), self.filters)
 
-    def init_params(self, key, input_shape):
+    def init(self, key, input_shape):
+        input_shape = self._checked(input_shape)
         w_key, b_key = jax.random.split(key)
         kh, kw = _pair(self.kernel_size, "")
         shape = (kh, kw, input_shape[-1], self.filters)
@@ -373,13 +402,17 @@ class Maxout(Layer):
     pieces: int = 2
     kernel_initializer: str | Callable = "glorot_uniform"
 
+    def __post_init__(self):
+        _positive_int(self.units, "Maxout units"), _positive_int(self.pieces, "Maxout pieces")
+        initializers.get(self.kernel_initializer)
+
     def output_shape(self, input_shape):
         if len(input_shape) < 1:
             raise ValueError(f"Maxout expected input of shape (..., features), got {tuple(input_shape)}")
         return tuple(input_shape[:-1]) + (self.units,)
 
-    def init_params(self, key, input_shape):
-        shape = (input_shape[-1], self.units * self.pieces)
+    def init(self, key, input_shape):
+        shape = (self._checked(input_shape)[-1], self.units * self.pieces)
         return {"w": initializers.get(self.kernel_initializer)(key, shape, jnp.float32),
                 "b": jnp.zeros((self.units * self.pieces,), jnp.float32)}
 

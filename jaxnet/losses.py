@@ -18,7 +18,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxnet import activations
-from jaxnet.registry import resolve
+from jaxnet._src.labels import CLASS_INDEX, ONE_HOT, TARGETS, one_hot, takes
+from jaxnet._src.registry import resolve
 
 Loss = Callable[..., jax.Array]
 
@@ -34,20 +35,24 @@ def _weighted_mean(per_example: jax.Array, sample_weight: jax.Array | None) -> j
     return jnp.sum(per_example * w) / jnp.maximum(jnp.sum(w), 1)
 
 
-def _per_example_mean(values: jax.Array) -> jax.Array:
-    """Average over every axis but the first (Keras averages the last axis of each example)."""
+def per_example_mean(values: jax.Array) -> jax.Array:
+    """Average over every axis but the first (Keras averages the last axis of each example).
+
+    Arguments:
+        values: element-wise values, batch axis first.
+
+    Returns:
+        One value per example, shape ``(batch,)``.
+    """
     values = jnp.asarray(values)
     if values.ndim <= 1:
         return values
     return jnp.mean(values.reshape(values.shape[0], -1), axis=1)
 
 
-def _sparse_to_one_hot(y_true: jax.Array, num_classes: int, dtype) -> jax.Array:
-    return jax.nn.one_hot(jnp.asarray(y_true).reshape(-1), num_classes, dtype=dtype)
-
-
 # --- the book's losses -------------------------------------------------------------------------
 
+@takes(TARGETS)
 def sum_squared_error(y: jax.Array, t: jax.Array) -> jax.Array:
     """The book's ``mean_squared_error``: E = 0.5 * sum((y - t)^2) over every element.
 
@@ -86,26 +91,30 @@ def cross_entropy_error(y: jax.Array, t: jax.Array, delta: float = 1e-7) -> jax.
 
 # --- Keras-style losses (mean over the batch) --------------------------------------------------
 
+@takes(TARGETS)
 def mean_squared_error(y_pred, y_true, sample_weight=None):
     """Keras' MSE: mean((y_pred - y_true)^2) per example, then over the batch (the L2 loss)."""
     err = jnp.asarray(y_pred) - jnp.asarray(y_true).reshape(jnp.shape(y_pred))
-    return _weighted_mean(_per_example_mean(err**2), sample_weight)
+    return _weighted_mean(per_example_mean(err**2), sample_weight)
 
 
+@takes(TARGETS)
 def mean_absolute_error(y_pred, y_true, sample_weight=None):
     """Keras' MAE: mean(|y_pred - y_true|) per example, then over the batch (the L1 loss)."""
     err = jnp.asarray(y_pred) - jnp.asarray(y_true).reshape(jnp.shape(y_pred))
-    return _weighted_mean(_per_example_mean(jnp.abs(err)), sample_weight)
+    return _weighted_mean(per_example_mean(jnp.abs(err)), sample_weight)
 
 
+@takes(TARGETS)
 def huber(y_pred, y_true, sample_weight=None, delta: float = 1.0):
     """Huber loss: quadratic for |error| <= delta, linear beyond (robust to outliers in regression)."""
     err = jnp.abs(jnp.asarray(y_pred) - jnp.asarray(y_true).reshape(jnp.shape(y_pred)))
     quadratic = jnp.minimum(err, delta)
     values = 0.5 * quadratic**2 + delta * (err - quadratic)
-    return _weighted_mean(_per_example_mean(values), sample_weight)
+    return _weighted_mean(per_example_mean(values), sample_weight)
 
 
+@takes(ONE_HOT)
 def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
     """Cross entropy against one-hot targets.
 
@@ -127,13 +136,15 @@ def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bo
     return _weighted_mean(-jnp.sum(jnp.asarray(y_true) * log_p, axis=-1), sample_weight)
 
 
+@takes(CLASS_INDEX)
 def sparse_categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
     """Cross entropy against integer labels (``y_true`` of shape (N,) or (N, 1))."""
     y_pred = jnp.asarray(y_pred)
-    one_hot = _sparse_to_one_hot(y_true, y_pred.shape[-1], y_pred.dtype)
-    return categorical_crossentropy(y_pred, one_hot, sample_weight, from_logits=from_logits)
+    rows = one_hot(y_true, y_pred.shape[-1], y_pred.dtype, jnp)
+    return categorical_crossentropy(y_pred, rows, sample_weight, from_logits=from_logits)
 
 
+@takes(TARGETS)
 def binary_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
     """Binary cross entropy for 0/1 targets, from probabilities (clipped) or logits (stable)."""
     y_pred = jnp.asarray(y_pred)
@@ -143,7 +154,7 @@ def binary_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = 
     else:
         p = jnp.clip(y_pred, EPSILON, 1.0 - EPSILON)
         values = -(y_true * jnp.log(p) + (1 - y_true) * jnp.log(1 - p))
-    return _weighted_mean(_per_example_mean(values), sample_weight)
+    return _weighted_mean(per_example_mean(values), sample_weight)
 
 
 def _signed_labels(y_true, like):
@@ -152,18 +163,20 @@ def _signed_labels(y_true, like):
     return jnp.where(y_true == 0, -1.0, y_true).astype(like.dtype)
 
 
+@takes(TARGETS)
 def hinge(y_pred, y_true, sample_weight=None):
     """Keras' hinge: mean(max(0, 1 - y_true * y_pred)) with labels in {-1, 1} (0/1 are converted)."""
     y_pred = jnp.asarray(y_pred)
     values = jnp.maximum(0.0, 1.0 - _signed_labels(y_true, y_pred) * y_pred)
-    return _weighted_mean(_per_example_mean(values), sample_weight)
+    return _weighted_mean(per_example_mean(values), sample_weight)
 
 
+@takes(TARGETS)
 def squared_hinge(y_pred, y_true, sample_weight=None):
     """Keras' squared hinge: mean(max(0, 1 - y_true * y_pred)^2)."""
     y_pred = jnp.asarray(y_pred)
     values = jnp.maximum(0.0, 1.0 - _signed_labels(y_true, y_pred) * y_pred) ** 2
-    return _weighted_mean(_per_example_mean(values), sample_weight)
+    return _weighted_mean(per_example_mean(values), sample_weight)
 
 
 REGISTRY: dict[str, Loss] = {

@@ -11,13 +11,10 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from jaxnet.registry import resolve
+from jaxnet._src.registry import resolve
+from jaxnet.losses import per_example_mean
 
 Metric = Callable[[jax.Array, jax.Array], jax.Array]
-
-
-def _per_example(values: jax.Array) -> jax.Array:
-    return values.reshape(values.shape[0], -1).mean(axis=1)
 
 
 def accuracy(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
@@ -28,19 +25,19 @@ def accuracy(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
         return hit.astype(jnp.float32).mean(axis=1)
     predicted = jnp.argmax(y_pred, axis=-1)
     labels = jnp.argmax(y_true, axis=-1) if y_true.shape == y_pred.shape else y_true.reshape(predicted.shape)
-    return _per_example((predicted == labels).astype(jnp.float32))
+    return per_example_mean((predicted == labels).astype(jnp.float32))
 
 
 def mean_absolute_error(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
     """|y_pred - y_true| averaged within each example."""
     y_pred = jnp.asarray(y_pred)
-    return _per_example(jnp.abs(y_pred - jnp.asarray(y_true).reshape(y_pred.shape)))
+    return per_example_mean(jnp.abs(y_pred - jnp.asarray(y_true).reshape(y_pred.shape)))
 
 
 def mean_squared_error(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
     """(y_pred - y_true)^2 averaged within each example."""
     y_pred = jnp.asarray(y_pred)
-    return _per_example((y_pred - jnp.asarray(y_true).reshape(y_pred.shape)) ** 2)
+    return per_example_mean((y_pred - jnp.asarray(y_true).reshape(y_pred.shape)) ** 2)
 
 
 REGISTRY: dict[str, Metric] = {

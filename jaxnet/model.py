@@ -1,11 +1,10 @@
 """Containers that compose layers: Sequential, Branch and Parallel, and the Keras-style summary.
 
-Containers are layers too (``output_shape``, ``init_params``, ``apply``), so they
-nest. Their parameters are a dict keyed by the child layers' unique names
-(``params["dense_1"]["w"]``), in layer order.
-
-``Sequential.init(key, input_shape)`` returns the parameter pytree alone (what a
-user wants from a model); a bare layer's ``init`` returns ``(params, output_shape)``.
+Containers are layers too (``output_shape``, ``init``, ``apply``: the contract of
+``jaxnet.layers``), so they nest. Their parameters are a dict keyed by the child
+layers' unique names (``params["dense_1"]["w"]``), in layer order, and every child
+runs inside a ``jax.named_scope`` of its name, so jaxprs, profiles and graphs show
+the model's structure.
 """
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ from typing import Sequence
 
 import jax
 
-from jaxnet.layers import Layer, Params, Shape
+from jaxnet.layers import Layer, Params, Shape, check_shape
 from jaxnet.summary import summary_table
 
 
@@ -63,10 +62,24 @@ class _Container(Layer):
         """The input shape each child layer receives."""
         raise NotImplementedError
 
-    def init_params(self, key, input_shape):
-        shapes = self.child_input_shapes(tuple(input_shape))
+    def init(self, key: jax.Array, input_shape: Shape) -> Params:
+        """Create the parameter pytree for examples of ``input_shape`` (no batch axis).
+
+        Arguments:
+            key: a PRNG key (``jax.random.key(0)``).
+            input_shape: one example's shape, e.g. ``(784,)`` or ``(32, 32, 3)``; a tuple of
+                shapes for a Parallel model.
+
+        Returns:
+            ``{layer_name: layer_params}`` in layer order.
+        """
+        shapes = self.child_input_shapes(check_shape(input_shape))
         keys = _split(key, len(self.layers))
-        return {name: layer.init_params(k, s) for name, layer, k, s in zip(self.names, self.layers, keys, shapes)}
+        return {name: layer.init(k, s) for name, layer, k, s in zip(self.names, self.layers, keys, shapes)}
+
+    def _children(self, key):
+        """(name, layer, key) for each child, the key split only when given."""
+        return zip(self.names, self.layers, _split(key, len(self.layers)))
 
 
 @dataclass(frozen=True, init=False)
@@ -85,21 +98,9 @@ class Sequential(_Container):
             input_shape = layer.output_shape(input_shape)
         return input_shape
 
-    def init(self, key: jax.Array, input_shape: Shape) -> Params:  # type: ignore[override]
-        """Create the parameter pytree for examples of ``input_shape`` (no batch axis).
-
-        Arguments:
-            key: a PRNG key (``jax.random.key(0)``).
-            input_shape: one example's shape, e.g. ``(784,)`` or ``(32, 32, 3)``.
-
-        Returns:
-            ``{layer_name: layer_params}`` in layer order.
-        """
-        return self.init_params(key, tuple(input_shape))
-
     def apply(self, params, x, *, key=None, training=False):
         """Run the layers in order; ``key`` is split so each stochastic layer gets its own."""
-        for name, layer, k in zip(self.names, self.layers, _split(key, len(self.layers))):
+        for name, layer, k in self._children(key):
             with jax.named_scope(name):  # groups the layer's operations in jaxprs and profiles
                 x = layer.apply(params[name], x, key=k, training=training)
         return x
@@ -127,9 +128,11 @@ class Branch(_Container):
         return tuple(layer.output_shape(input_shape) for layer in self.layers)
 
     def apply(self, params, x, *, key=None, training=False):
-        keys = _split(key, len(self.layers))
-        return tuple(layer.apply(params[n], x, key=k, training=training)
-                     for n, layer, k in zip(self.names, self.layers, keys))
+        outputs = []
+        for name, layer, k in self._children(key):
+            with jax.named_scope(name):
+                outputs.append(layer.apply(params[name], x, key=k, training=training))
+        return tuple(outputs)
 
 
 @dataclass(frozen=True, init=False)
@@ -149,6 +152,11 @@ class Parallel(_Container):
         return tuple(layer.output_shape(s) for layer, s in zip(self.layers, shapes))
 
     def apply(self, params, x, *, key=None, training=False):
-        keys = _split(key, len(self.layers))
-        return tuple(layer.apply(params[n], xi, key=k, training=training)
-                     for n, layer, xi, k in zip(self.names, self.layers, x, keys))
+        if not isinstance(x, (tuple, list)) or len(x) != len(self.layers):
+            raise ValueError(f"Parallel with {len(self.layers)} layers expects a tuple of {len(self.layers)} "
+                             f"input batches, got {type(x).__name__}")
+        outputs = []
+        for (name, layer, k), xi in zip(self._children(key), x):
+            with jax.named_scope(name):
+                outputs.append(layer.apply(params[name], xi, key=k, training=training))
+        return tuple(outputs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import pathlib
 
-from jaxnet.atomic import atomic_path
+from jaxnet._src.atomic import atomic_path
 
 
 def subplots(*args, **kwargs):

@@ -16,7 +16,7 @@ def count_params(params: Params) -> int:
 
 def param_shapes(layer: Layer, input_shape: Shape) -> Params:
     """A layer's parameter pytree as ShapeDtypeStructs, computed without allocating any array."""
-    return jax.eval_shape(lambda key: layer.init_params(key, input_shape), jax.random.key(0))
+    return jax.eval_shape(lambda key: layer.init(key, input_shape), jax.random.key(0))
 
 
 def format_shape(shape) -> str:

@@ -1,7 +1,7 @@
 """Training on Optax: one compiled epoch, evaluate and predict in fixed-size masked batches.
 
 The data live on the device. An epoch is a single ``jax.jit``-compiled ``lax.scan``
-over mini-batches (see ``jaxnet.loops`` for the one exception): gathering each
+over mini-batches (see ``jaxnet._src.loops`` for the one exception): gathering each
 batch by the epoch's shuffled order (from a PRNG key), the forward
 pass, ``jax.grad``, the Optax update and the metric sums all run inside it, with
 parameters and optimizer state donated. The last partial batch is padded to the
@@ -14,6 +14,7 @@ or model (pass the object), or a function with that signature.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import sys
@@ -27,9 +28,10 @@ import numpy as np
 import optax
 
 from jaxnet import callbacks as cb
-from jaxnet import losses, metrics as metrics_lib, optimizers
-from jaxnet.loops import batch_loop, default_steps_per_call
-from jaxnet.parallel import DataParallel
+from jaxnet import checkpoint, losses, metrics as metrics_lib, optimizers
+from jaxnet._src.labels import check_labels
+from jaxnet._src.loops import batch_loop, default_steps_per_call
+from jaxnet._src.parallel import DataParallel
 
 ApplyFn = Callable[..., jax.Array]
 
@@ -43,11 +45,13 @@ class History:
 
     history: dict[str, list[float]] = field(default_factory=dict)
     epoch: list[int] = field(default_factory=list)
+    epoch_times: list[float] = field(default_factory=list)  # seconds per epoch, kept out of the logs as Keras does
     opt_state: Any = None
     stop_reason: str | None = None
 
-    def append(self, epoch: int, logs: dict[str, float]) -> None:
+    def append(self, epoch: int, logs: dict[str, float], seconds: float) -> None:
         self.epoch.append(epoch)
+        self.epoch_times.append(seconds)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
 
@@ -94,22 +98,10 @@ def check_data(x, y, what: str = "training") -> tuple[np.ndarray, np.ndarray]:
     if len(x) == 0:
         raise ValueError(f"the {what} data set is empty")
     for name, arr in (("x", x), ("y", y)):
-        if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+        if jnp.issubdtype(arr.dtype, jnp.inexact) and not np.all(np.isfinite(arr)):  # bfloat16 included
             bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
             raise ValueError(f"{what} {name} contains {bad} NaN or infinite values; clean or impute them first")
     return x, y
-
-
-def _check_labels(loss, y: np.ndarray, output_shape: tuple) -> None:
-    name = loss if isinstance(loss, str) else getattr(loss, "__name__", "")
-    if "sparse" in name:
-        classes = output_shape[-1]
-        if y.size and (not np.issubdtype(y.dtype, np.integer) and not np.all(np.mod(y, 1) == 0)):
-            raise ValueError(f"{name} needs integer class labels, got values such as {y.ravel()[:3]}")
-        low, high = int(np.min(y)), int(np.max(y))
-        if low < 0 or high >= classes:
-            raise ValueError(f"labels must be in [0, {classes - 1}] for a model with {classes} outputs, "
-                             f"got labels from {low} to {high}")
 
 
 def _batches(n: int, batch_size: int) -> tuple[int, int]:
@@ -244,9 +236,10 @@ def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", met
     """
     x, y = check_data(x, y, "evaluation")
     metric_fns, apply = metric_functions(metrics), _apply_fn(model)
+    loss_fn = None if loss is None else training_loss(loss)
+    check_labels(loss_fn, y, _output_shape(apply, params, x), "evaluation labels")
     steps = default_steps_per_call(apply, params, x[:1])
-    run = make_evaluate(apply, None if loss is None else training_loss(loss), metric_fns, len(x), batch_size,
-                        steps_per_call=steps)
+    run = make_evaluate(apply, loss_fn, metric_fns, len(x), batch_size, steps_per_call=steps)
     return _host_logs(run(params, jnp.asarray(x), jnp.asarray(y)), metric_fns)
 
 
@@ -258,6 +251,11 @@ def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
     apply = _apply_fn(model)
     steps = default_steps_per_call(apply, params, x[:1])
     return make_predict(apply, len(x), batch_size, steps)(params, jnp.asarray(x))
+
+
+def _output_shape(apply: ApplyFn, params, x) -> tuple:
+    """One example's output shape, by abstract evaluation of the model on one example."""
+    return jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params, x[:1]).shape[1:]
 
 
 def _host_logs(values: dict, metric_fns: dict, scale: float = 1.0, prefix: str = "") -> dict[str, float]:
@@ -312,7 +310,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
             batch is split over them (data parallel; batch_size must be a multiple of their number).
         steps_per_call: training steps per compiled call; None runs each epoch as one ``lax.scan``;
             "auto" does that except for convolutional models on the CPU, which run one compiled step
-            per call (see ``jaxnet.loops``).
+            per call (see ``jaxnet._src.loops``).
 
     Returns:
         ``(params, history)``: the trained parameters and the History (with ``history.opt_state``).
@@ -331,10 +329,10 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     batch_size, _ = _batches(len(x), batch_size)
     parallel = DataParallel.over(devices)
     parallel.check_batch_size(batch_size)
-    output_shape = jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params, x[:1]).shape
-    _check_labels(loss, y, output_shape)
+    output_shape = _output_shape(apply, params, x)
+    check_labels(loss_fn, y, output_shape, "training labels")
     if validation is not None:
-        _check_labels(loss, validation[1], output_shape)
+        check_labels(loss_fn, validation[1], output_shape, "validation labels")
 
     key = jax.random.key(0) if key is None else key
     params = parallel.replicate(cb.copy_tree(params))  # the caller's arrays stay valid: only copies are donated
@@ -349,35 +347,44 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         val_x, val_y = parallel.replicate(validation)
         val_run = make_evaluate(apply, loss_fn, metric_fns, len(val_x), batch_size, parallel, steps_per_call)
 
-    history = History()
     callbacks = list(callbacks)
     verbose = (1 if sys.stderr.isatty() else 0) if verbose == "auto" else verbose
     if verbose:
         callbacks.append(cb.ProgressBar(verbose))
-    from jaxnet import checkpoint
+    log_names = ("loss", *metric_fns)
+    log_names += tuple("val_" + name for name in log_names) if val_run is not None else ()
+    save = save_fn or (lambda path, p, s, e: checkpoint.save(path, {"params": p, "opt_state": s}, {"epoch": e}))
+    state = cb.TrainingState(params, opt_state, initial_epoch, epochs, log_names,
+                             save=lambda path: save(path, state.params, state.opt_state, state.epoch))
 
-    default_save = lambda path, p, s, e: checkpoint.save(path, {"params": p, "opt_state": s}, {"epoch": e})
-    ctx = cb.TrainingContext(params, opt_state, save=None, epochs=epochs)
-    ctx.save = lambda path: (save_fn or default_save)(path, ctx.params, ctx.opt_state, ctx.epoch)
+    def act(action: cb.Action | None) -> None:
+        nonlocal state
+        if action is not None:
+            state = dataclasses.replace(
+                state, stop_reason=action.stop or state.stop_reason,
+                params=state.params if action.params is None else action.params,
+                opt_state=state.opt_state if action.opt_state is None else action.opt_state)
+
+    history = History()
     for callback in callbacks:
-        callback.on_train_begin(ctx)
+        callback.on_train_begin(state)
     for epoch in range(initial_epoch, epochs):
-        ctx.epoch = epoch
-        if ctx.keep_last_good:
-            ctx.last_good_params, ctx.last_good_opt_state = cb.copy_tree(ctx.params), cb.copy_tree(ctx.opt_state)
+        state = dataclasses.replace(state, epoch=epoch)
+        for callback in callbacks:
+            callback.on_epoch_begin(epoch, state)
         start = time.perf_counter()
-        ctx.params, ctx.opt_state, sums = train_epoch(ctx.params, ctx.opt_state, jax.random.fold_in(key, epoch),
-                                                      x_dev, y_dev)
+        params, opt_state, sums = train_epoch(state.params, state.opt_state, jax.random.fold_in(key, epoch),
+                                              x_dev, y_dev)
+        state = dataclasses.replace(state, params=params, opt_state=opt_state)
         logs = _host_logs(sums, metric_fns, 1.0 / len(x))  # the one host sync of the epoch
         if val_run is not None:
-            logs.update(_host_logs(val_run(ctx.params, val_x, val_y), metric_fns, prefix="val_"))
-        logs["epoch_time_s"] = time.perf_counter() - start
-        history.append(epoch, logs)
+            logs.update(_host_logs(val_run(state.params, val_x, val_y), metric_fns, prefix="val_"))
+        history.append(epoch, logs, time.perf_counter() - start)
         for callback in callbacks:
-            callback.on_epoch_end(epoch, logs, ctx)
-        if ctx.stop_training:
+            act(callback.on_epoch_end(epoch, logs, state))
+        if state.stop_reason:
             break
     for callback in callbacks:
-        callback.on_train_end(ctx)
-    history.opt_state, history.stop_reason = ctx.opt_state, ctx.stop_reason
-    return ctx.params, history
+        act(callback.on_train_end(state))
+    history.opt_state, history.stop_reason = state.opt_state, state.stop_reason
+    return state.params, history

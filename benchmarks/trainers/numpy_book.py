@@ -1,4 +1,4 @@
-"""The book's way: hand-written forward/backward layers (jaxnet.backprop) and the book's Adam, in NumPy, float32.
+"""The book's way: hand-written forward/backward layers (jaxnet.book.backprop) and the book's Adam, in NumPy, float32.
 
 The MLP is Affine-Relu-Dropout-Affine-SoftmaxWithLoss; the CNN stacks the book's
 im2col Convolution and Pooling layers in the seeds' layout. Threads: OpenBLAS at
@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from jaxnet.backprop import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
+from jaxnet.book.backprop import Affine, Convolution, Pooling, Relu, SoftmaxWithLoss
 
 
 class BookAdam:

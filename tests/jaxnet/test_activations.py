@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from jaxnet import activations as A
-from jaxnet.numerical import numerical_gradient
+from jaxnet.book.numerical import numerical_gradient
 
 M = np.array([[-1.0, 3, 2], [0, 2, -3], [-1, -4, 1]])
 

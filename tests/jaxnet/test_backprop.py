@@ -3,8 +3,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnet.backprop import Add, Affine, Mul, Relu, Sigmoid, SoftmaxWithLoss, TwoLayerNet, train_book_loop
-from jaxnet.forward import forward, init_network
+from jaxnet.book.backprop import Add, Affine, Mul, Relu, Sigmoid, SoftmaxWithLoss, TwoLayerNet, train_book_loop
+from jaxnet.book.forward import forward, init_network
 
 
 def test_forward_pass_book_values():
@@ -102,7 +102,7 @@ def test_book_loop_learns_digits_by_both_methods(x64):
 
 def test_convolution_and_pooling_layers_match_jax(x64, rng):
     from jaxnet import Conv2D, MaxPooling2D
-    from jaxnet.backprop import Convolution, Pooling
+    from jaxnet.book.backprop import Convolution, Pooling
 
     x = rng.normal(size=(2, 7, 7, 3))
     params = {"W": rng.normal(size=(3, 3, 3, 4)), "b": rng.normal(size=4)}

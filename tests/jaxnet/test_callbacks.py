@@ -6,7 +6,7 @@ import pytest
 
 from jaxnet import CSVLogger, Dense, EarlyStopping, ModelCheckpoint, Sequential, TensorBoard, TerminateOnNaN
 from jaxnet import checkpoint
-from jaxnet.callbacks import ProgressBar
+from jaxnet.callbacks import TrainingState
 from jaxnet.train import evaluate, fit
 
 KEY = jax.random.key(0)
@@ -33,19 +33,29 @@ def test_early_stopping_restores_best_weights(problem):
     assert best == pytest.approx(min(val), rel=1e-5)
 
 
+def _state(*log_names):
+    return TrainingState(params={}, opt_state={}, epoch=0, epochs=5, log_names=log_names, save=None)
+
+
 def test_early_stopping_min_delta_and_mode():
     stop = EarlyStopping(monitor="val_accuracy", patience=1, min_delta=0.1)
-    from jaxnet.callbacks import TrainingContext
+    state = _state("loss", "val_accuracy")
+    stop.on_train_begin(state)
+    actions = [stop.on_epoch_end(epoch, {"val_accuracy": acc}, state) for epoch, acc in enumerate([0.5, 0.55])]
+    # +0.05 is below min_delta: the second epoch is no improvement, and patience 1 stops there
+    assert actions[0] is None and "val_accuracy has not improved for 1 epochs" in actions[1].stop
+    assert stop.best == 0.5 and actions[1].params is None
 
-    ctx = TrainingContext(params={}, opt_state={}, save=None, epochs=5)
-    stop.on_train_begin(ctx)
-    for epoch, acc in enumerate([0.5, 0.55, 0.58]):  # +0.05 is below min_delta: no improvement
-        stop.on_epoch_end(epoch, {"val_accuracy": acc}, ctx)
-        if ctx.stop_training:
-            break
-    assert ctx.stop_training and stop.best == 0.5
-    with pytest.raises(ValueError, match="not in the logs"):
-        EarlyStopping(monitor="val_loss").on_epoch_end(0, {"loss": 1.0}, ctx)
+
+def test_callbacks_check_their_log_keys_before_training(problem, tmp_path):
+    model, params, x, y = problem
+    with pytest.raises(ValueError, match="monitors 'val_loss', which this run does not log"):
+        EarlyStopping(monitor="val_loss").on_train_begin(_state("loss"))
+    for filepath, message in [("{val_loss}.npz", "names \\['val_loss'\\]"), ("{epoch:xyz}.npz", "cannot be formatted"),
+                              ("{epoch.npz", "not a valid format string")]:
+        with pytest.raises(ValueError, match=message):
+            fit(model, params, x, y, epochs=1, callbacks=[ModelCheckpoint(tmp_path / filepath)], verbose=0)
+    assert not any(tmp_path.iterdir())  # refused before the first epoch: nothing written
 
 
 def test_model_checkpoint_save_best_only(problem, tmp_path):
@@ -54,9 +64,9 @@ def test_model_checkpoint_save_best_only(problem, tmp_path):
     saved_epochs = []
 
     class Spy(ModelCheckpoint):
-        def on_epoch_end(self, epoch, logs, ctx):
+        def on_epoch_end(self, epoch, logs, state):
             before = path.stat().st_mtime_ns if path.exists() else None
-            super().on_epoch_end(epoch, logs, ctx)
+            super().on_epoch_end(epoch, logs, state)
             if path.exists() and path.stat().st_mtime_ns != before:
                 saved_epochs.append(epoch)
 
@@ -114,4 +124,3 @@ def test_progress_line_per_epoch(problem, capsys):
     assert "Epoch 1/2" in err and "Epoch 2/2" in err and "accuracy:" in err
     fit(model, params, x, y, epochs=2, verbose=0)
     assert capsys.readouterr().err == ""
-    assert isinstance(ProgressBar(1), ProgressBar)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from jaxnet.filters import FILTER_EXAMPLE, IMAGE_EXAMPLE, cosine_similarity, similarity_map
+from jaxnet.book.filters import FILTER_EXAMPLE, IMAGE_EXAMPLE, cosine_similarity, similarity_map
 
 EXPECTED = [[0.327, 0.414, 0.327, 0.316, 0.183], [0.816, 0.852, 0.609, 0.426, 0.245],
             [0.390, 0.447, 0.573, 0.516, 0.467], [0.258, 0.552, 0.652, 0.889, 0.690],

@@ -6,7 +6,7 @@ from scipy.signal import correlate2d
 
 from jaxnet import (AveragePooling2D, Concatenate, Conv2D, Dense, Dropout, Flatten, Maxout, MaxPool2D,
                     Sequential)
-from jaxnet.filters import KERNELS
+from jaxnet.book.filters import KERNELS
 
 KEY = jax.random.key(0)
 
@@ -15,13 +15,14 @@ def test_dense_matches_numpy_and_book_dot():
     layer = Dense(2)
     params = {"w": jnp.array([[5.0, 6], [7, 8]]), "b": jnp.zeros(2)}
     np.testing.assert_array_equal(layer.apply(params, jnp.array([[1.0, 2], [3, 4]])), [[19, 22], [43, 50]])
-    params, shape = Dense(3, activation="relu").init(KEY, (4,))
-    assert shape == (3,) and params["w"].shape == (4, 3) and params["b"].shape == (3,)
+    layer = Dense(3, activation="relu")
+    params = layer.init(KEY, (4,))
+    assert layer.output_shape((4,)) == (3,) and params["w"].shape == (4, 3) and params["b"].shape == (3,)
     assert params["w"].dtype == jnp.float32
 
 
 def test_dense_wrong_feature_size_names_shapes():
-    params, _ = Dense(3).init(KEY, (4,))
+    params = Dense(3).init(KEY, (4,))
     with pytest.raises(ValueError, match=r"Dense expected input of shape \(batch, \.\.\., 4\), got \(2, 5\)"):
         Dense(3).apply(params, jnp.ones((2, 5)))
 
@@ -29,7 +30,7 @@ def test_dense_wrong_feature_size_names_shapes():
 def test_conv2d_wrong_rank_names_shapes():
     with pytest.raises(ValueError, match=r"Conv2D expected input of shape \(height, width, channels\).*got \(28, 28\)"):
         Conv2D(8, 3).init(KEY, (28, 28))
-    params, _ = Conv2D(8, 3).init(KEY, (28, 28, 1))
+    params = Conv2D(8, 3).init(KEY, (28, 28, 1))
     with pytest.raises(ValueError, match=r"got \(28, 28, 1\)"):
         Conv2D(8, 3).apply(params, jnp.ones((28, 28, 1)))
 
@@ -39,9 +40,9 @@ def test_conv2d_shapes_valid_same_strides():
     assert Conv2D(32, (3, 3), padding="same").output_shape((32, 32, 3)) == (32, 32, 32)
     assert Conv2D(16, 5, strides=2).output_shape((28, 28, 1)) == (12, 12, 16)
     assert Conv2D(16, 3, strides=2, padding="same").output_shape((7, 7, 1)) == (4, 4, 16)
-    params, shape = Conv2D(16, 3, strides=2, padding="same").init(KEY, (7, 7, 2))
-    out = Conv2D(16, 3, strides=2, padding="same").apply(params, jnp.ones((5, 7, 7, 2)))
-    assert out.shape == (5, *shape)
+    conv = Conv2D(16, 3, strides=2, padding="same")
+    out = conv.apply(conv.init(KEY, (7, 7, 2)), jnp.ones((5, 7, 7, 2)))
+    assert out.shape == (5, *conv.output_shape((7, 7, 2))) == (5, 4, 4, 16)
 
 
 @pytest.mark.parametrize("name", sorted(KERNELS))
@@ -76,11 +77,11 @@ def test_dropout_rate_is_fraction_dropped_and_needs_key():
 
 
 def test_maxout_is_max_of_affine_pieces(rng):
-    params, shape = Maxout(3, pieces=4).init(KEY, (5,))
+    params = Maxout(3, pieces=4).init(KEY, (5,))
     x = jnp.asarray(rng.normal(size=(2, 5)), jnp.float32)
     z = np.asarray(x @ params["w"] + params["b"]).reshape(2, 3, 4)
     np.testing.assert_allclose(Maxout(3, pieces=4).apply(params, x), z.max(-1), rtol=1e-6)
-    assert shape == (3,)
+    assert Maxout(3, pieces=4).output_shape((5,)) == (3,)
 
 
 def test_unknown_activation_fails_at_construction():

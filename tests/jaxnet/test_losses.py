@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from jaxnet import losses as L
-from jaxnet.numerical import numerical_gradient
+from jaxnet.book.numerical import numerical_gradient
 
 Y = np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0])
 

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnet.numerical import gradient_descent, numerical_diff, numerical_gradient
+from jaxnet.book.numerical import gradient_descent, numerical_diff, numerical_gradient
 
 
 def function_2(x):

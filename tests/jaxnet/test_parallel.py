@@ -9,7 +9,7 @@ import jax
 import pytest
 
 from jaxnet import Dense, Sequential
-from jaxnet.parallel import DataParallel
+from jaxnet._src.parallel import DataParallel
 from jaxnet.train import fit
 
 SCRIPT = textwrap.dedent("""

@@ -4,7 +4,7 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.linear_model import Perceptron as SkPerceptron
 
-from jaxnet import perceptron as P
+from jaxnet.book import perceptron as P
 
 X1 = np.array([0, 0, 1, 1])
 X2 = np.array([0, 1, 0, 1])

@@ -148,7 +148,7 @@ BAD = [
     (dict(x=np.ones((10, 4)), y=np.zeros(9)), "x has 10 examples but y has 9"),
     (dict(x=np.ones((0, 4)), y=np.zeros(0)), "empty"),
     (dict(x=np.full((5, 4), np.nan), y=np.zeros(5)), "20 NaN or infinite"),
-    (dict(x=np.ones((5, 4)), y=np.array([0, 1, 2, 3, 7])), r"labels must be in \[0, 2\].*0 to 7"),
+    (dict(x=np.ones((5, 4)), y=np.array([0, 1, 2, 3, 7])), r"labels in \[0, 2\] for a model with 3 outputs, got labels from 0 to 7"),
     (dict(x=np.ones((5, 4)), y=np.zeros(5), batch_size=0), "batch_size must be a positive integer"),
     (dict(x=np.ones((5, 4)), y=np.zeros(5), optimizer="adamw2"), "unknown optimizer 'adamw2'"),
     (dict(x=np.ones((5, 4)), y=np.zeros(5), loss="crossentropy"), "unknown loss 'crossentropy'"),

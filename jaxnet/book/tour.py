@@ -5,13 +5,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnet import activations, losses, perceptron
-from jaxnet.backprop import TwoLayerNet
-from jaxnet.filters import FILTER_EXAMPLE, IMAGE_EXAMPLE, similarity_map
-from jaxnet.forward import forward, init_network
+from jaxnet import activations, losses
+from jaxnet.book import perceptron
+from jaxnet.book.backprop import TwoLayerNet
+from jaxnet.book.filters import FILTER_EXAMPLE, IMAGE_EXAMPLE, similarity_map
+from jaxnet.book.forward import forward, init_network
 from jaxnet.layers import Dense, Dropout, Flatten
 from jaxnet.model import Sequential
-from jaxnet.numerical import gradient_descent, numerical_gradient
+from jaxnet.book.numerical import gradient_descent, numerical_gradient
 
 
 def _section(title: str) -> None:

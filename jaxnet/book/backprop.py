@@ -19,7 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnet import numerical
+from jaxnet._src import labels
+from jaxnet.book import numerical
 
 
 def array_module(*arrays):
@@ -204,12 +205,12 @@ class Pooling:
 ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}
 
 
-def one_hot(t, num_classes: int, xp=np):
-    """One-hot rows for integer labels; one-hot input is returned unchanged."""
+def one_hot(t, num_classes: int, dtype, xp=np):
+    """One-hot rows of ``dtype`` for integer labels; one-hot input is returned unchanged."""
     t = xp.asarray(t)
     if t.ndim == 2 and t.shape[1] == num_classes:
         return t
-    return (t.reshape(-1, 1) == xp.arange(num_classes)).astype(xp.float64 if xp is np else jnp.result_type(float))
+    return labels.one_hot(t, num_classes, dtype, xp)
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,7 @@ class TwoLayerNet:
     def loss(self, params, x, t):
         """Softmax cross entropy of the scores against ``t`` (one-hot or integer labels)."""
         scores = self.predict(params, x)
-        return softmax_cross_entropy(scores, one_hot(t, self.output_size, array_module(scores)))
+        return softmax_cross_entropy(scores, one_hot(t, self.output_size, scores.dtype, array_module(scores)))
 
     def accuracy(self, params, x, t) -> float:
         """Fraction of examples whose highest score is the label."""
@@ -269,7 +270,7 @@ class TwoLayerNet:
     def gradient(self, params, x, t):
         """The gradient by the book's manual backprop: one forward and one backward pass."""
         scores, (x_cache, act_cache, z_cache) = self._forward(params, x)
-        _, loss_cache = SoftmaxWithLoss.forward(scores, one_hot(t, self.output_size, array_module(scores)))
+        _, loss_cache = SoftmaxWithLoss.forward(scores, one_hot(t, self.output_size, scores.dtype, array_module(scores)))
         dout = SoftmaxWithLoss.backward(loss_cache)
         dz1, g2 = Affine.backward({"W": params["W2"]}, z_cache, dout)
         da1 = ACTIVATIONS[self.activation].backward(act_cache, dz1)

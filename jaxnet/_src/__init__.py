@@ -1,0 +1,1 @@
+"""jaxnet's internals: not public API, may change without notice."""
