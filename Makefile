@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 OUT    ?= out
 
-.PHONY: demo test test-slow test-all install graphviz bench-extra clean
+.PHONY: demo test lint test-slow test-all install graphviz bench-extra clean
 
 install: $(STAMP) graphviz
 
@@ -44,9 +44,12 @@ demo: install
 	$(BIN)/python -m benchmarks.train_speed --quick --plot $(OUT)/train_speed.png --json $(OUT)/train_speed.json
 	@echo "Outputs are in $(OUT)/. Install the benchmark peers (Keras 3, PyTorch) with: make bench-extra"
 
-# The default suite (slow tests excluded), two workers for the two cores.
-test: install
+# Lint (ruff), then the default suite (slow tests excluded), two workers for the two cores.
+test: install lint
 	$(BIN)/python -m pytest -n 2 -q
+
+lint: install
+	$(BIN)/python -m ruff check .
 
 test-slow: install
 	$(BIN)/python -m pytest -n 2 -q -m slow

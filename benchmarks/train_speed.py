@@ -76,12 +76,16 @@ def measure_matmul(quick: bool) -> dict:
     return {"n": n, "xla_flops": xla, "numpy_flops": numpy, "peak_flops": max(xla, numpy)}
 
 
+_CHECKOUT = pathlib.Path(__file__).resolve().parent.parent
+
+
 def _spawn(worker: str, workload: str, quick: bool, epochs: int, timeout: float) -> dict:
     command = [sys.executable, "-m", "benchmarks.train_speed", "--worker", worker, "--workload", workload,
                "--epochs", str(epochs)] + (["--quick"] if quick else [])
     env = dict(os.environ, KERAS_BACKEND="jax")
     try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+        # The benchmarks live in the checkout, not in the installed wheel: run the worker from its root.
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=_CHECKOUT)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     if done.returncode != 0:
