@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 OUT    ?= out
 
-.PHONY: demo test lint test-slow test-all install graphviz bench-extra clean
+.PHONY: demo test lint notebooks notebooks-run test-slow test-all install graphviz bench-extra clean
 
 install: $(STAMP) graphviz
 
@@ -56,6 +56,14 @@ test-slow: install
 
 test-all: install
 	$(BIN)/python -m pytest -n 2 -q -m "slow or not slow"
+
+# The course as notebooks: open them in JupyterLab, or execute them (as make test does).
+notebooks: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
+	$(BIN)/python -m jupyter lab notebooks
+
+notebooks-run: install
+	$(BIN)/python -m pytest -q tests/test_notebooks.py
 
 # Optional peers for benchmarks/train_speed (Keras 3 on JAX, PyTorch CPU).
 bench-extra: install

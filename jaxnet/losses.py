@@ -83,6 +83,8 @@ def cross_entropy_error(y: jax.Array, t: jax.Array, delta: float = 1e-7) -> jax.
         y = y[None, :]
         t = jnp.asarray(t).reshape(1, -1) if jnp.size(t) == y.size else jnp.reshape(t, (1,))
     t = jnp.asarray(t)
+    if t.shape != y.shape and t.size == y.size and t.size > y.shape[0]:
+        t = t.reshape(y.shape)  # one-hot rows written without the batch axis, e.g. y (1, 10) with t (10,)
     if t.shape == y.shape:
         return -jnp.sum(t * jnp.log(y + delta)) / y.shape[0]
     picked = jnp.take_along_axis(y, t.astype(jnp.int32).reshape(-1, 1), axis=1)

@@ -88,3 +88,10 @@ def test_gradient_matches_finite_differences(name, x64, rng):
 def test_unknown_loss_name():
     with pytest.raises(ValueError, match="unknown loss 'sparse_categorical'.*sparse_categorical_crossentropy"):
         L.get("sparse_categorical")
+
+
+def test_book_cross_entropy_one_hot_without_batch_axis():
+    # The book's example as one row of probabilities and a flat one-hot target: -log(0.6) = 0.5108.
+    y = Y[None, :]
+    t = np.eye(10)[2]
+    assert float(L.cross_entropy_error(y, t)) == pytest.approx(-np.log(0.6 + 1e-7), rel=1e-6)
