@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.report_files import write_report_files
+from benchmarks.report_files import check_report_paths, positive_int, write_report_files
 from benchmarks.workloads import WORKLOADS
 
 TRAINERS = {  # label -> (module, function, workloads it runs)
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workloads", nargs="+", choices=sorted(WORKLOADS), default=["mlp", "mlp_b256", "cnn"])
     parser.add_argument("--trainers", nargs="+", choices=list(TRAINERS), metavar="TRAINER",
                         help=f"which trainers to run (default all: {', '.join(TRAINERS)})")
-    parser.add_argument("--repeats", type=int, help="timed epochs per trainer (default 3, quick 1)")
+    parser.add_argument("--repeats", type=positive_int, help="timed epochs per trainer (default 3, quick 1)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed to one trainer")
     parser.add_argument("--json", type=pathlib.Path, help="write every figure as JSON")
     parser.add_argument("--plot", type=pathlib.Path, help="write a bar chart of samples/s as PNG")
@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workload", default="mlp", help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, default=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    check_report_paths(parser, json=args.json, plot=args.plot)
     if args.worker:
         print(json.dumps(_worker(args)))
         return 0

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from benchmarks import train_speed
 from benchmarks.train_speed import TRAINERS, _verdict
 
 
@@ -47,3 +48,11 @@ def test_verdict_names_the_fastest_and_the_keras_ratio():
     rows = {"jaxnet fit": {"samples_per_s": 300.0}, "keras 3 (jax)": {"samples_per_s": 100.0},
             "pytorch eager": {"skipped": "torch is not installed"}}
     assert _verdict(rows) == "fastest: jaxnet fit, 3.00x the next (keras 3 (jax)); jaxnet fit / Keras 3 (JAX) = 3.00x"
+
+
+@pytest.mark.parametrize("args", [["--repeats", "-1"], ["--repeats", "0"], ["--json", "."], ["--plot", "README.md/x.png"]])
+def test_bad_arguments_exit_2_before_timing(args, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        train_speed.main(["--quick", *args])
+    assert stopped.value.code == 2
+    assert "error:" in capsys.readouterr().err
