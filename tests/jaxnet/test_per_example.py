@@ -49,3 +49,17 @@ def test_gradient_norms_after_flatten_of_images(x64, rng):
     x, y = jnp.asarray(rng.normal(size=(6, 3, 2))), jnp.asarray(rng.normal(size=(6, 2)))
     norms = per_example_gradient_norms(model, params, x, y, losses.mean_squared_error)
     np.testing.assert_allclose(norms, _reference_norms(model, losses.mean_squared_error, params, x, y), rtol=1e-10)
+
+
+def test_dense_models_take_the_fast_path(x64, rng, monkeypatch):
+    import jaxnet.per_example as pe
+
+    def no_vmap(*args):
+        raise AssertionError("fell back to vmap(grad)")
+
+    monkeypatch.setattr(pe, "per_example_gradients", no_vmap)
+    model = Sequential([Flatten(), Dense(5, activation="relu"), Dropout(0.5), Dense(3, activation="softmax")])
+    params = model.init(jax.random.key(0), (2, 2))
+    norms = per_example_gradient_norms(model, params, jnp.ones((4, 2, 2)), jnp.array([0, 1, 2, 0]),
+                                       losses.sparse_categorical_crossentropy)
+    assert norms.shape == (4,) and bool(jnp.all(jnp.isfinite(norms)))
