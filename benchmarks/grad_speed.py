@@ -103,7 +103,8 @@ def jax_worker(config: Config) -> list[dict]:
     jax.config.update("jax_enable_x64", config.dtype == "float64")
     import jax.numpy as jnp
 
-    from jaxnet.per_example import per_example_gradients
+    from jaxnet import Dense, Sequential, losses
+    from jaxnet.per_example import per_example_gradient_norms, per_example_gradients
 
     rows = []
     for hidden in config.hiddens:
@@ -132,9 +133,18 @@ def jax_worker(config: Config) -> list[dict]:
         single_norm = jax.jit(lambda p, a, b: norm(jax.tree.map(lambda g: g[None], grad(p, a, b)))).lower(
             params, xs[0], ts[0]).compile()
         loop_norms_s = median_time(lambda: [single_norm(params, xi, ti) for xi, ti in zip(xs, ts)], config.repeats)
+        # The same norms from one backward pass (Dense deltas and input norms, no B x P gradient), on the
+        # jaxnet Sequential equal to TwoLayerNet (softmax then cross entropy instead of the fused form).
+        model = Sequential([Dense(hidden, activation=net.activation), Dense(10, activation="softmax")])
+        model_params = {model.names[0]: {"w": params["W1"], "b": params["b1"]},
+                        model.names[1]: {"w": params["W2"], "b": params["b2"]}}
+        deltas = jax.jit(lambda p, a, b: per_example_gradient_norms(model, p, a, b, losses.categorical_crossentropy)
+                         ).lower(model_params, x, t).compile()
+        deltas_norms_s = median_time(lambda: deltas(model_params, x, t), config.repeats)
         rows.append({"hidden": hidden, "jax_grad_eager_s": eager, "jit_grad_s": jitted, "jit_compile_s": compile_s,
                      "forward_jit_s": forward, "per_example_vmap_s": vmap_s, "per_example_loop_s": loop_s,
-                     "per_example_norms_vmap_s": vmap_norms_s, "per_example_norms_loop_s": loop_norms_s})
+                     "per_example_norms_vmap_s": vmap_norms_s, "per_example_norms_loop_s": loop_norms_s,
+                     "per_example_norms_deltas_s": deltas_norms_s})
     return rows
 
 
@@ -195,6 +205,7 @@ def run(config: Config) -> dict:
         row["manual_over_jit"] = row["manual_s"] / row["jit_grad_s"]
         row["vmap_speedup_over_loop"] = row["per_example_loop_s"] / row["per_example_vmap_s"]
         row["vmap_norms_speedup_over_loop"] = row["per_example_norms_loop_s"] / row["per_example_norms_vmap_s"]
+        row["deltas_norms_speedup_over_vmap"] = row["per_example_norms_vmap_s"] / row["per_example_norms_deltas_s"]
         rows.append(row)
     return {"environment": {**environment(), "dtype": config.dtype,
                             "isolation": "NumPy methods and JAX methods each timed in their own process"},
@@ -231,11 +242,12 @@ def format_report(report: dict) -> str:
     lines += ["", f"Per-example gradients, batch {report['config']['batch']}: jit(vmap(grad)) vs a Python loop "
               "of jit(grad) per example (ms); all B x P gradients kept, or only each example's gradient norm",
               f"{'H':>5} {'vmap':>10} {'loop':>10} {'speed-up':>9} {'norms vmap':>11} {'norms loop':>11} "
-              f"{'speed-up':>9}"]
+              f"{'speed-up':>9} {'norms deltas':>12} {'vs vmap':>8}"]
     for r in report["rows"]:
         lines.append(f"{r['hidden']:>5} {_ms(r['per_example_vmap_s'])} {_ms(r['per_example_loop_s'])} "
                      f"{r['vmap_speedup_over_loop']:>8.1f}x {_ms(r['per_example_norms_vmap_s']):>11} "
-                     f"{_ms(r['per_example_norms_loop_s']):>11} {r['vmap_norms_speedup_over_loop']:>8.1f}x")
+                     f"{_ms(r['per_example_norms_loop_s']):>11} {r['vmap_norms_speedup_over_loop']:>8.1f}x "
+                     f"{_ms(r['per_example_norms_deltas_s']):>12} {r['deltas_norms_speedup_over_vmap']:>7.1f}x")
     book = report["agreement"]["book_check"]
     lines += ["", "Agreement in float64 (relative error = ||a-b|| / ||a+b||)",
               "  book's gradient check, H=50, 3 examples, every parameter:"]

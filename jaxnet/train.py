@@ -19,6 +19,7 @@ import inspect
 import math
 import sys
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -54,6 +55,51 @@ class History:
         self.epoch_times.append(seconds)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
+
+
+#: Compiled epochs, evaluations and predictions, most recently used last. Building one makes fresh
+#: jitted closures, and a fresh closure recompiles (seconds) even for the same model and shapes, so
+#: repeated fit/evaluate/predict calls reuse them. Keys hold the identity of the model, loss, metric
+#: and optimizer objects; each entry keeps those objects alive so that their ids cannot be reused.
+_CACHE: OrderedDict = OrderedDict()
+CACHE_SIZE = 32
+
+
+def _cached(key: tuple, keep_alive: tuple, build: Callable[[], Callable]) -> Callable:
+    """The function built for ``key`` (``build()`` on a miss), in a bounded LRU cache."""
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key][0]
+    fn = build()
+    _CACHE[key] = (fn, keep_alive)
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return fn
+
+
+def clear_cache() -> None:
+    """Forget every cached compiled epoch, evaluation and prediction."""
+    _CACHE.clear()
+
+
+def _identity(model) -> tuple[tuple, tuple]:
+    """A cache key part and the objects to keep alive for a model or apply function.
+
+    ``model.apply`` is a new bound-method object at every access, so a model is keyed by itself.
+    """
+    return (id(model),), (model,)
+
+
+def _get_optimizer(optimizer, learning_rate) -> optax.GradientTransformation:
+    """``optimizers.get``, returning the same transformation for the same name and number rate.
+
+    A name builds a new transformation (new function objects) each time, which would defeat the
+    identity-keyed cache; schedules (callables) are not memoised.
+    """
+    if isinstance(optimizer, str) and not callable(learning_rate):
+        key = ("optimizer", optimizer, learning_rate)
+        return _cached(key, (), lambda: optimizers.get(optimizer, learning_rate))
+    return optimizers.get(optimizer, learning_rate)
 
 
 def _apply_fn(model) -> ApplyFn:
@@ -239,7 +285,10 @@ def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", met
     loss_fn = None if loss is None else training_loss(loss)
     check_labels(loss_fn, y, _output_shape(apply, params, x), "evaluation labels")
     steps = default_steps_per_call(apply, params, x[:1])
-    run = make_evaluate(apply, loss_fn, metric_fns, len(x), batch_size, steps_per_call=steps)
+    model_key, alive = _identity(model)
+    key = ("evaluate", model_key, id(loss_fn), _fns_key(metric_fns), len(x), batch_size, steps)
+    run = _cached(key, (alive, loss_fn, metric_fns),
+                  lambda: make_evaluate(apply, loss_fn, metric_fns, len(x), batch_size, steps_per_call=steps))
     return _host_logs(run(params, jnp.asarray(x), jnp.asarray(y)), metric_fns)
 
 
@@ -250,7 +299,14 @@ def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
         raise ValueError(f"predict needs a non-empty batch of inputs, got shape {x.shape}")
     apply = _apply_fn(model)
     steps = default_steps_per_call(apply, params, x[:1])
-    return make_predict(apply, len(x), batch_size, steps)(params, jnp.asarray(x))
+    model_key, alive = _identity(model)
+    run = _cached(("predict", model_key, len(x), batch_size, steps), alive,
+                  lambda: make_predict(apply, len(x), batch_size, steps))
+    return run(params, jnp.asarray(x))
+
+
+def _fns_key(metric_fns: dict) -> tuple:
+    return tuple((name, id(fn)) for name, fn in metric_fns.items())
 
 
 def _output_shape(apply: ApplyFn, params, x) -> tuple:
@@ -320,7 +376,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
             batch size, or an unknown optimizer, loss or metric name.
     """
     apply, loss_fn, metric_fns = _apply_fn(model), training_loss(loss), metric_functions(metrics)
-    tx = optimizers.get(optimizer, learning_rate)
+    tx = _get_optimizer(optimizer, learning_rate)
     x, y = check_data(x, y)
     if validation_data is not None:
         validation = check_data(*validation_data, what="validation")
@@ -340,12 +396,18 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     x_dev, y_dev = parallel.replicate((x, y))
     if steps_per_call == "auto":
         steps_per_call = default_steps_per_call(apply, params, x[:1])
-    train_epoch = make_train_epoch(apply, loss_fn, tx, metric_fns, len(x), batch_size, shuffle, parallel,
-                                   steps_per_call)
+    model_key, alive = _identity(model)
+    common = (model_key, id(loss_fn), _fns_key(metric_fns), batch_size, parallel, steps_per_call)
+    alive = (alive, loss_fn, metric_fns)
+    train_epoch = _cached(("epoch", id(tx), len(x), shuffle, *common), (alive, tx),
+                          lambda: make_train_epoch(apply, loss_fn, tx, metric_fns, len(x), batch_size, shuffle,
+                                                   parallel, steps_per_call))
     val_run = None
     if validation is not None:
         val_x, val_y = parallel.replicate(validation)
-        val_run = make_evaluate(apply, loss_fn, metric_fns, len(val_x), batch_size, parallel, steps_per_call)
+        val_run = _cached(("evaluate", len(val_x), *common), alive,
+                          lambda: make_evaluate(apply, loss_fn, metric_fns, len(val_x), batch_size, parallel,
+                                                steps_per_call))
 
     callbacks = list(callbacks)
     verbose = (1 if sys.stderr.isatty() else 0) if verbose == "auto" else verbose
