@@ -3,7 +3,10 @@
 A ``Var`` records the value it holds, the operation that produced it and its
 parents. ``backward()`` walks the graph in reverse topological order and
 accumulates each parent's gradient with ``+=`` (so ``b = a + a`` gives
-``a.grad == 2``); gradients of broadcast operands are summed back to the
+``a.grad == 2``). Each Var also keeps ``edge_grads``, the cotangent that flowed
+along each edge to its parents, so a drawing can label an edge with its own
+contribution rather than the parent's total. ``backward()`` first resets every
+gradient in the graph, so calling it twice gives the same result; gradients of broadcast operands are summed back to the
 operand's shape. The traced graph is what ``graphviz_tools.render`` draws.
 """
 from __future__ import annotations
@@ -44,7 +47,7 @@ class Var:
         constant: a number written into an expression (``x * 1.1``); drawn with its value as label.
     """
 
-    __slots__ = ("value", "grad", "name", "op", "parents", "constant", "_backward")
+    __slots__ = ("value", "grad", "name", "op", "parents", "constant", "_backward", "edge_grads")
 
     def __init__(self, value, name: str | None = None, op: str = "", parents: tuple = (),
                  constant: bool = False, backward: Callable | None = None):
@@ -55,6 +58,7 @@ class Var:
         self.parents = tuple(parents)
         self.constant = constant
         self._backward = backward  # out_grad -> one gradient per parent
+        self.edge_grads = None  # per-parent cotangents of the last backward(); None before one
 
     # --- construction helpers ----------------------------------------------------------------
     @property
@@ -129,6 +133,8 @@ class Var:
 
     def log(self):
         x = self.value
+        if np.any(x <= 0):  # np.log would give nan/-inf silently and the graph would draw nonsense
+            raise ValueError(f"log of a non-positive value: {x}")
         return self._result(np.log(x), "log", (self,), lambda g: (g / x,))
 
     def tanh(self):
@@ -185,12 +191,16 @@ class Var:
         return order
 
     def zero_grad(self) -> None:
-        """Reset the gradient of every Var in this graph to zero."""
+        """Reset the gradient (and per-edge cotangents) of every Var in this graph."""
         for node in self.topological_order():
             node.grad = np.zeros_like(node.value)
+            node.edge_grads = None
 
     def backward(self, grad=None) -> "Var":
         """Backpropagate from this Var, accumulating into every ancestor's ``.grad``.
+
+        Every gradient in the graph is reset first (``zero_grad``), so a second call
+        gives the same gradients instead of compounding them.
 
         Arguments:
             grad: the seed gradient dL/dself; may be omitted only when self is a scalar (seed 1).
@@ -211,12 +221,16 @@ class Var:
         grad = np.asarray(grad, dtype=float)
         if grad.shape != self.shape:
             raise ValueError(f"seed gradient has shape {grad.shape}, expected {self.shape}")
-        self.grad = self.grad + grad
-        for node in reversed(self.topological_order()):
+        order = self.topological_order()
+        self.zero_grad()
+        self.grad = grad
+        for node in reversed(order):
             if node._backward is None:
                 continue
-            for parent, g in zip(node.parents, node._backward(node.grad)):
-                parent.grad = parent.grad + _unbroadcast(g, parent.shape)
+            # keep each edge's own contribution: a value used twice gets two of them
+            node.edge_grads = tuple(_unbroadcast(g, p.shape) for p, g in zip(node.parents, node._backward(node.grad)))
+            for parent, g in zip(node.parents, node.edge_grads):
+                parent.grad = parent.grad + g
         return self
 
     @property

@@ -16,12 +16,17 @@ class _ModelPlot:
         self.show_shapes, self.show_layer_names, self.show_activations = show_shapes, show_layer_names, show_activations
         self.dot = graphviz.Digraph(name="model")
         self.count = 0
+        self.top = None  # the model being drawn; Sequentials inside it are nested ones
 
-    def box(self, title: str, input_shape, output_shape, params: int | None) -> str:
-        """One layer's node: a table with its name (class), shapes and parameter count."""
+    def box(self, title: list[str], input_shape, output_shape, params: int | None) -> str:
+        """One layer's node: a table with its name (class), shapes and parameter count.
+
+        Each fact is its own table row: a "\n" inside an HTML-like label is dropped by Graphviz.
+        """
         self.count += 1
         node_id = f"layer{self.count}"
-        rows = [f'<tr><td colspan="2" bgcolor="#dde6f5"><b>{html.escape(title)}</b></td></tr>']
+        rows = [f'<tr><td colspan="2" bgcolor="#dde6f5"><b>{html.escape(title[0])}</b></td></tr>']
+        rows += [f'<tr><td colspan="2">{html.escape(line)}</td></tr>' for line in title[1:]]
         if self.show_shapes:
             if input_shape is not None:
                 rows.append(f"<tr><td>Input shape</td><td>{html.escape(format_shape(input_shape))}</td></tr>")
@@ -32,30 +37,47 @@ class _ModelPlot:
         self.dot.node(node_id, table, shape="plaintext")
         return node_id
 
-    def title(self, name: str, layer: Layer) -> str:
-        text = f"{name} ({type(layer).__name__})" if self.show_layer_names else type(layer).__name__
+    def title(self, name: str, layer: Layer) -> list[str]:
+        """The rows naming a layer: "name (Class)", then its activation if asked for."""
+        rows = [f"{name} ({type(layer).__name__})" if self.show_layer_names else type(layer).__name__]
         activation = getattr(layer, "activation", None)
         if self.show_activations and activation is not None:
-            text += f"\nactivation: {activations.name_of(activation)}"
-        return text
+            rows.append(f"activation: {activations.name_of(activation)}")
+        return rows
 
-    def draw(self, name: str, layer: Layer, shape: Shape, inputs: list[str]) -> tuple[list[str], Shape]:
-        """Draw ``layer`` fed by the nodes ``inputs``; returns its output nodes and output shape."""
+    def draw(self, name: str, layer: Layer, shape: Shape, inputs: list[str],
+             prefix: str = "") -> tuple[list[str], Shape]:
+        """Draw ``layer`` fed by the nodes ``inputs``; returns its output nodes and output shape.
+
+        ``prefix`` is the path of the nested models around it ("deep/"), so that two
+        layers called "dense" in different models do not draw as the same name.
+        """
         if isinstance(layer, Sequential):
-            for child_name, child in zip(layer.names, layer.layers):
-                inputs, shape = self.draw(child_name, child, shape, inputs)
+            if not prefix and self.top is None:  # the model itself: its layers are drawn bare
+                self.top = layer
+                for child_name, child in zip(layer.names, layer.layers):
+                    inputs, shape = self.draw(child_name, child, shape, inputs)
+                return inputs, shape
+            # a nested model: a labelled cluster around its layers, whose names carry its own
+            outer = self.dot
+            with outer.subgraph(name=f"cluster_{self.count}") as sub:
+                sub.attr(label=f"{prefix}{name} ({type(layer).__name__})", style="rounded,dashed", fontname="Helvetica")
+                self.dot = sub
+                for child_name, child in zip(layer.names, layer.layers):
+                    inputs, shape = self.draw(child_name, child, shape, inputs, f"{prefix}{name}/")
+                self.dot = outer
             return inputs, shape
         if isinstance(layer, (Branch, Parallel)):
             outputs, shapes = [], []
             child_shapes = layer.child_input_shapes(shape)
             for i, (child_name, child, child_shape) in enumerate(zip(layer.names, layer.layers, child_shapes)):
                 child_inputs = inputs if isinstance(layer, Branch) else [inputs[i]]
-                out, out_shape = self.draw(child_name, child, child_shape, child_inputs)
+                out, out_shape = self.draw(child_name, child, child_shape, child_inputs, prefix)
                 outputs += out
                 shapes.append(out_shape)
             return outputs, tuple(shapes)
         out_shape = layer.output_shape(shape)
-        node = self.box(self.title(name, layer), shape, out_shape, count_params(param_shapes(layer, shape)))
+        node = self.box(self.title(prefix + name, layer), shape, out_shape, count_params(param_shapes(layer, shape)))
         for src in inputs:
             self.dot.edge(src, node)
         return [node], out_shape

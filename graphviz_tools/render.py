@@ -10,6 +10,7 @@ import html
 import os
 import pathlib
 import shutil
+import warnings
 from typing import Callable
 
 import graphviz
@@ -85,23 +86,36 @@ def to_digraph(root: Var, *, rankdir: str = "LR", number_format: str | Callable 
     dot.attr("edge", fontname="Helvetica", fontsize="11", arrowsize="0.7")
     order = root.topological_order()
     ids = {id(v): f"v{i}" for i, v in enumerate(order)}
+    if show_grad and root.parents and root.edge_grads is None:
+        # drawing zeros would look like real gradients; draw none and say why
+        warnings.warn("backward() has not been run on this graph: drawing it without gradients", stacklevel=2)
+        show_grad = False
+    uses = {}  # how many edges leave each Var: a value used twice shows its total on its node
+    for v in order:
+        for parent in v.parents:
+            uses[id(parent)] = uses.get(id(parent), 0) + 1
 
-    def label_of(v: Var) -> str:
+    def label_of(v: Var, cotangent) -> str:
         value = format_value(v.value, number_format)
         top = f"{v.name} = {value}" if v.name and v.op else value
         gradient = show_grad and not v.constant  # a number written in the expression has no use for one
-        return edge_label(top, format_value(v.grad, number_format) if gradient else None)
+        return edge_label(top, format_value(cotangent, number_format) if gradient else None)
 
     for v in order:
+        text = v.label
+        if show_grad and not v.constant and uses.get(id(v), 0) > 1:
+            text += f"\\n(grad {format_value(v.grad, number_format)})"
         if v.op:
-            dot.node(ids[id(v)], v.label, shape="circle", style="filled", fillcolor="#f2f2f2",
+            dot.node(ids[id(v)], text, shape="circle", style="filled", fillcolor="#f2f2f2",
                      fixedsize="false", width="0.6")
         else:
-            dot.node(ids[id(v)], v.label, shape="plaintext", fontcolor="#555555" if v.constant else "black")
-        for parent in v.parents:
-            dot.edge(ids[id(parent)], ids[id(v)], label=label_of(parent))
+            dot.node(ids[id(v)], text, shape="plaintext", fontcolor="#555555" if v.constant else "black")
+        for i, parent in enumerate(v.parents):
+            # the edge carries its own cotangent, not the parent's total over all its uses
+            cotangent = v.edge_grads[i] if v.edge_grads is not None else parent.grad
+            dot.edge(ids[id(parent)], ids[id(v)], label=label_of(parent, cotangent))
     dot.node("output", root.name or "out", shape="plaintext")
-    dot.edge(ids[id(root)], "output", label=label_of(root))
+    dot.edge(ids[id(root)], "output", label=label_of(root, root.grad))
     return dot
 
 

@@ -30,3 +30,27 @@ def test_wide_and_deep_forks_and_joins():
 def test_renders_png(tmp_path):
     data = render(plot_model(zoo.cnn(), (32, 32, 3)), tmp_path / "cnn.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _svg_texts(graph, tmp_path):
+    """The text a person sees: one string per <text> element of the SVG drawn by real dot."""
+    import xml.etree.ElementTree as ET
+    root = ET.parse(render(graph, tmp_path / "model.svg")).getroot()
+    return ["".join(t.itertext()).strip() for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_svg_shows_one_row_per_fact(tmp_path):
+    texts = _svg_texts(plot_model(zoo.cnn(), (32, 32, 3), show_activations=True), tmp_path)
+    assert "conv2d (Conv2D)" in texts and "activation: relu" in texts and "dense (Dense)" in texts
+    assert not any("Dense)activation" in t or "Conv2D)activation" in t for t in texts)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_wide_and_deep_names_the_nested_model(tmp_path):
+    texts = _svg_texts(plot_model(zoo.wide_and_deep(), (8,)), tmp_path)
+    titles = [t for t in texts if t.endswith(")") and "(" in t and not t.startswith("(")]
+    # every layer box has a distinct title; the deep path's layers carry its name, and it is labelled
+    assert len(titles) == len(set(titles)), titles
+    assert "deep (Sequential)" in texts
+    assert "deep/dense (Dense)" in texts and "deep/dense_1 (Dense)" in texts and "dense (Dense)" in texts

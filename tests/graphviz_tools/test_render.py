@@ -69,3 +69,51 @@ def test_cli_without_dot_says_how_to_install(tmp_path):
     assert result.returncode == 2
     assert "Graphviz's 'dot' program is not installed" in result.stderr and "apt-get install graphviz" in result.stderr
     assert "Traceback" not in result.stderr and not list(tmp_path.glob("*.png"))
+
+
+def _edge_grads(source):
+    import re
+    return re.findall(r'<font color="#d62728">([^<]*)</font>', source)
+
+
+def test_fan_out_edges_carry_their_own_cotangent():
+    from graphviz_tools.autograd import Var
+    x = Var(2.0, name="x")
+    y = (x * x + 1).log()
+    y.backward()
+    source = to_digraph(y).source
+    # x -> × twice with 0.4 each; × -> + 0.2; 1 is a constant; + -> log 0.2; log -> out 1
+    assert _edge_grads(source).count("0.4") == 2
+    assert "0.8" not in _edge_grads(source)
+    assert "x\\n(grad 0.8)" in source
+    a = Var(3.0, name="a")
+    b = a + a
+    b.backward()
+    source = to_digraph(b).source
+    assert _edge_grads(source) == ["1", "1", "1"]
+    assert "a\\n(grad 2)" in source
+
+
+def test_backward_twice_does_not_compound():
+    from graphviz_tools.autograd import Var
+    x = Var(2.0)
+    y = x * x * x
+    y.backward()
+    first = float(x.grad)
+    y.backward()
+    assert float(x.grad) == first == 12.0
+
+
+def test_drawing_before_backward_has_no_gradients():
+    from graphviz_tools.autograd import Var
+    x = Var(2.0, name="x")
+    y = x * 3
+    with pytest.warns(UserWarning, match="backward"):
+        source = to_digraph(y).source
+    assert _edge_grads(source) == []
+
+
+def test_log_of_non_positive_raises():
+    from graphviz_tools.autograd import Var
+    with pytest.raises(ValueError, match="non-positive"):
+        Var(-1.0).log()
