@@ -87,6 +87,15 @@ def check_shape(shape: Any) -> Shape:
     return tuple(int(d) for d in shape)
 
 
+def _record_input_shape(layer: Layer) -> None:
+    """Keras' ``input_shape=`` / ``input_dim=`` on a first layer, stored as a tuple (the layer stays hashable).
+
+    Only the Keras face's Sequential reads them, to build without data; the layer itself ignores them.
+    """
+    shape = layer.input_shape if getattr(layer, "input_dim", None) is None else (layer.input_dim,)
+    object.__setattr__(layer, "input_shape", None if shape is None else check_shape(shape))
+
+
 def _positive_int(value: Any, what: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
@@ -138,8 +147,11 @@ class Dense(Layer):
     use_bias: bool = True
     kernel_initializer: str | Callable = "glorot_uniform"
     bias_initializer: str | Callable = "zeros"
+    input_shape: tuple | None = field(default=None, kw_only=True)
+    input_dim: int | None = field(default=None, kw_only=True)
 
     def __post_init__(self):
+        _record_input_shape(self)
         _positive_int(self.units, "Dense units")
         activations.get(self.activation)  # fail at construction for an unknown name
         initializers.get(self.kernel_initializer), initializers.get(self.bias_initializer)
@@ -210,8 +222,10 @@ class Conv2D(Layer):
     kernel_initializer: str | Callable = "glorot_uniform"
     bias_initializer: str | Callable = "zeros"
     implementation: str = "auto"
+    input_shape: tuple | None = field(default=None, kw_only=True)
 
     def __post_init__(self):
+        _record_input_shape(self)
         _positive_int(self.filters, "Conv2D filters")
         _pair(self.kernel_size, "kernel_size"), _pair(self.strides, "strides"), _padding(self.padding)
         activations.get(self.activation)
@@ -331,6 +345,11 @@ AvgPool2D = AveragePooling2D
 @dataclass(frozen=True)
 class Flatten(Layer):
     """Flatten each example to one axis: (batch, h, w, c) -> (batch, h*w*c)."""
+
+    input_shape: tuple | None = field(default=None, kw_only=True)
+
+    def __post_init__(self):
+        _record_input_shape(self)
 
     def output_shape(self, input_shape):
         return (math.prod(input_shape),)

@@ -17,7 +17,7 @@ def trained(tmp_path_factory):
     return model, history, (x, y), (xt, yt)
 
 
-def test_the_seeds_keras_flow(trained):
+def test_the_seeds_keras_flow(trained, capsys):
     model, history, (x, y), (xt, yt) = trained
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     loss, acc = model.evaluate(xt, yt)
@@ -26,7 +26,8 @@ def test_the_seeds_keras_flow(trained):
     assert probs.shape == (len(xt), 10)
     np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-5)
     assert [w.shape for w in model.get_weights()] == [(64, 32), (32,), (32, 10), (10,)]
-    assert "Total params: 2,410" in model.summary()
+    assert model.summary() is None  # it prints, as Keras
+    assert "Total params: 2,410" in capsys.readouterr().out
 
 
 def test_save_and_load_predict_identically_and_resume(trained, tmp_path):

@@ -1,0 +1,332 @@
+"""The Keras-style face: ``compile`` / ``fit`` / ``evaluate`` / ``predict`` / ``save``, so the seeds' code carries over.
+
+A thin mutable holder around the pure core: a ``jaxnet.Sequential`` (the
+architecture), its parameter pytree and the optimizer state. Every method calls
+``jaxnet.train``; nothing is implemented twice.
+
+    model = jaxnet.keras.Sequential([Flatten(), Dense(128, activation="relu"), Dropout(0.2),
+                                     Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x_train, y_train, epochs=5, validation_split=0.2)
+    model.evaluate(x_test, y_test); model.save("mnist.npz"); model = jaxnet.load_model("mnist.npz")
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import jax
+import numpy as np
+import optax
+
+from jaxnet import callbacks as callbacks_lib, checkpoint, metrics as metrics_lib, optimizers, train
+from jaxnet._src import serialize
+from jaxnet import model as model_lib, summary
+from jaxnet.layers import Layer
+
+
+def ordered_weights(network: Layer, params: Any) -> list:
+    """The parameter arrays in layer order, kernel before bias (Keras' ``get_weights`` order)."""
+    if isinstance(network, model_lib._Container):
+        return [w for name, child in zip(network.names, network.layers) for w in ordered_weights(child, params[name])]
+    return [params[k] for k in sorted(params, key=lambda k: (k != "w", k))]
+
+
+@dataclass(frozen=True)
+class Input:
+    """``keras.Input(shape=(784,))``: as the first element of a Sequential, it gives the input shape.
+
+    Arguments:
+        shape: one example's shape, without the batch axis.
+        name: ignored (kept for Keras' signature).
+    """
+
+    shape: tuple
+    name: str | None = None
+
+
+def _first_layer_shape(layers: Sequence) -> tuple | None:
+    """The input shape a first layer was given with ``input_shape=`` / ``input_dim=``, if any."""
+    first = layers[0] if layers else None
+    shape = getattr(first, "input_shape", None)
+    if shape is None and getattr(first, "input_dim", None) is not None:
+        shape = (first.input_dim,)
+    return None if shape is None else tuple(shape)
+
+
+def _logged_as_spelled(metric):
+    """A metric name wrapped so the logs use it as spelled ('acc' -> 'acc', 'val_acc'), as Keras does."""
+    if not isinstance(metric, str):
+        return metric
+    fn = functools.partial(metrics_lib.get(metric))  # fails now for an unknown name
+    fn.__name__ = metric
+    return fn
+
+
+class _KeepLatest(callbacks_lib.Callback):
+    """Keeps a copy of the parameters and optimizer state after every epoch, for ``fit`` to keep on an exception."""
+
+    def __init__(self, params, opt_state):
+        self.params, self.opt_state = params, opt_state
+
+    def on_epoch_end(self, epoch, logs, state):
+        # a copy: the arrays in ``state`` are donated to the next epoch's compiled step
+        self.params, self.opt_state = callbacks_lib.copy_tree(state.params), callbacks_lib.copy_tree(state.opt_state)
+
+
+class Sequential:
+    """A Keras-like model object holding architecture, parameters and optimizer state.
+
+    Arguments:
+        layers: jaxnet layers, in order; the first may be a ``keras.Input(shape=...)``, or a layer given
+            ``input_shape=`` / ``input_dim=``, to build the model at once.
+        input_shape: one example's shape; if omitted (and not given as above), taken from the data at the first ``fit``.
+        name: the model's name ("sequential" when None).
+        seed: seed of the PRNG key used to initialise, shuffle and drop out.
+    """
+
+    def __init__(self, layers: Sequence[Layer] = (), *, input_shape: tuple | None = None, name: str | None = None,
+                 seed: int = 0):
+        layers = list(layers)
+        if layers and isinstance(layers[0], Input):
+            input_shape = input_shape or layers.pop(0).shape
+        if input_shape is None:
+            input_shape = _first_layer_shape(layers)
+        self.network = model_lib.Sequential(layers, name=name)
+        self.input_shape = None if input_shape is None else tuple(input_shape)
+        self.params = None
+        self.opt_state = None
+        self._compiled: dict | None = None
+        self._key = jax.random.key(seed)
+
+    def _next_key(self) -> jax.Array:
+        self._key, key = jax.random.split(self._key)
+        return key
+
+    @property
+    def name(self) -> str:
+        """The model's name (Keras' default "sequential")."""
+        return self.network.name or "sequential"
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers, in order."""
+        return list(self.network.layers)
+
+    def get_layer(self, name: str) -> Layer:
+        """The layer called ``name`` (its own name, else the one jaxnet gave it: "dense", "dense_1", ...).
+
+        Raises:
+            ValueError: if no layer has that name.
+        """
+        for layer_name, layer in zip(self.network.names, self.network.layers):
+            if name == layer_name:
+                return layer
+        raise ValueError(f"no layer named {name!r}; the layers are: {', '.join(self.network.names)}")
+
+    def add(self, layer: Layer | Input) -> None:
+        """Append a layer (before the model is built); a first ``keras.Input`` or ``input_shape=`` builds it."""
+        if self.params is not None:
+            raise ValueError("cannot add layers after the model is built")
+        if isinstance(layer, Input):
+            if self.network.layers:
+                raise ValueError("keras.Input can only come first")
+            self.input_shape = tuple(layer.shape)
+            return
+        first = not self.network.layers
+        self.network = model_lib.Sequential([*self.network.layers, layer], name=self.network.name)
+        shape = self.input_shape or (_first_layer_shape([layer]) if first else None)
+        self.input_shape = shape
+
+    def build(self, input_shape: tuple) -> None:
+        """Create the parameters for examples of ``input_shape``."""
+        self.input_shape = tuple(input_shape)
+        self.params = self.network.init(self._next_key(), self.input_shape)
+
+    def _shape(self, what: str, input_shape: tuple | None = None) -> tuple:
+        shape = input_shape or self.input_shape
+        if shape is None:
+            raise ValueError(f"{what} needs the input shape: give it (keras.Input, input_shape=) or build the model")
+        return tuple(shape)
+
+    def summary(self, input_shape: tuple | None = None) -> None:
+        """Print the summary table (needs the input shape, given here or earlier).
+
+        Returns:
+            None, as Keras, so ``print(model.summary())`` prints the table once (and "None").
+        """
+        print(self.network.summary(self._shape("summary", input_shape)))
+
+    def count_params(self) -> int:
+        """The number of parameters (scalars) of the model."""
+        return summary.count_params(summary.param_shapes(self.network, self._shape("count_params")))
+
+    def compile(self, optimizer: str | optax.GradientTransformation = "rmsprop", loss="mse",
+                metrics: Sequence = (), learning_rate=None) -> None:
+        """Choose the optimizer (a name or an Optax transformation), the loss and the metrics."""
+        if isinstance(optimizer, str):
+            optimizer = optimizer.lower()  # Keras takes 'Adam' as 'adam'
+        if isinstance(metrics, str):
+            metrics = [metrics]  # compile(metrics='accuracy')
+        optimizers.get(optimizer, learning_rate)  # fail now for an unknown name
+        train.training_loss(loss), train.metric_functions(self._metrics(metrics))
+        self._compiled = {"optimizer": optimizer, "loss": loss, "metrics": list(metrics),
+                          "learning_rate": learning_rate}
+        self.opt_state = None
+
+    @staticmethod
+    def _metrics(metrics: Sequence) -> list:
+        return [_logged_as_spelled(m) for m in metrics]
+
+    def _require_compiled(self, what: str) -> dict:
+        if self._compiled is None:
+            raise ValueError(f"call compile(optimizer=..., loss=...) before {what}")
+        return self._compiled
+
+    def fit(self, x, y, *, epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0,
+            validation_data=None, callbacks: Sequence = (), shuffle: bool = True, verbose="auto",
+            initial_epoch: int = 0) -> train.History:
+        """Train (see ``jaxnet.train.fit``); repeated calls continue with the same optimizer state.
+
+        If training is interrupted (Ctrl-C, a failing callback), the model keeps the weights and optimizer
+        state of the last finished epoch before the exception propagates.
+
+        Returns:
+            The ``History``.
+        """
+        config = self._require_compiled("fit")
+        if self.params is None:
+            self.build(self.input_shape or np.shape(x)[1:])
+        keep = _KeepLatest(self.params, self.opt_state)
+        try:
+            self.params, history = train.fit(
+                self.network, self.params, x, y, loss=config["loss"], optimizer=config["optimizer"],
+                learning_rate=config["learning_rate"], metrics=self._metrics(config["metrics"]), epochs=epochs,
+                batch_size=batch_size, validation_split=validation_split, validation_data=validation_data,
+                shuffle=shuffle, key=self._next_key(), callbacks=[*callbacks, keep], verbose=verbose,
+                opt_state=self.opt_state, initial_epoch=initial_epoch,
+                save_fn=lambda path, p, s, e: self._save(path, p, s, e))
+        except BaseException:
+            # train.fit returns the weights only at the end: keep what the finished epochs learned
+            self.params, self.opt_state = keep.params, keep.opt_state
+            raise
+        self.opt_state = history.opt_state
+        return history
+
+    def _built(self, what: str):
+        # built on first need (not in __init__), so that layers can still be added after keras.Input
+        if self.params is None and self.input_shape is not None:
+            self.build(self.input_shape)
+        if self.params is None:
+            raise ValueError(f"the model has no weights yet: build it or fit it before {what}")
+        return self.params
+
+    def evaluate(self, x, y, *, batch_size: int = 32, verbose="auto", return_dict: bool = False):
+        """The loss and metrics on (x, y).
+
+        Arguments:
+            x, y: the data.
+            batch_size: examples per step.
+            verbose: accepted for Keras' signature; nothing is printed.
+            return_dict: return ``{name: value}`` instead.
+
+        Returns:
+            A float (no metrics) or a list [loss, *metrics], as Keras; or the dict.
+        """
+        del verbose
+        config = self._require_compiled("evaluate")
+        result = train.evaluate(self.network, self._built("evaluate"), x, y, loss=config["loss"],
+                                metrics=self._metrics(config["metrics"]), batch_size=batch_size)
+        if return_dict:
+            return result
+        values = [float(v) for v in result.values()]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, *, batch_size: int = 32, verbose="auto") -> np.ndarray:
+        """The outputs for ``x`` (inference mode) as a NumPy array (``verbose`` is accepted and ignored)."""
+        del verbose
+        return np.asarray(train.predict(self.network, self._built("predict"), x, batch_size=batch_size))
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Every parameter array as NumPy, in layer order, kernel before bias."""
+        return [np.asarray(w) for w in ordered_weights(self.network, self._built("get_weights"))]
+
+    def set_weights(self, weights: Sequence) -> None:
+        """Replace every parameter array, given in ``get_weights``' order (its inverse).
+
+        Raises:
+            ValueError: for the wrong number of arrays or a wrong shape.
+        """
+        params = self._built("set_weights")
+        current = ordered_weights(self.network, params)
+        if len(weights) != len(current):
+            raise ValueError(f"set_weights expected {len(current)} arrays, got {len(weights)}")
+        for i, (new, old) in enumerate(zip(weights, current)):
+            if np.shape(new) != old.shape:
+                raise ValueError(f"weight {i}: expected shape {old.shape}, got {np.shape(new)}")
+        # ordered_weights visits the leaves in a fixed order: map each leaf's identity to its new value
+        replacement = {id(old): jax.numpy.asarray(new, old.dtype) for new, old in zip(weights, current)}
+        self.params = jax.tree.map(lambda leaf: replacement[id(leaf)], params)
+
+    def _save(self, path, params, opt_state, epoch=None) -> os.PathLike:
+        config = self._compiled
+        optimizer = None if config is None else config["optimizer"]
+        if optimizer is not None and not isinstance(optimizer, str):
+            optimizer = "custom"  # an Optax transformation cannot be written as JSON; load_model asks for it
+        meta = {"architecture": serialize.to_config(self.network), "input_shape": list(self.input_shape),
+                "compile": None if config is None else {**config, "optimizer": optimizer,
+                                                        "learning_rate": _json_rate(config["learning_rate"])},
+                "epoch": epoch}
+        trees = {"params": params}
+        if opt_state is not None:
+            trees["opt_state"] = opt_state
+        return checkpoint.save(path, trees, meta)
+
+    def save(self, path: str | os.PathLike) -> os.PathLike:
+        """Write architecture, weights and optimizer state to one ``.npz`` file (atomically)."""
+        return self._save(path, self._built("save"), self.opt_state)
+
+
+def _json_rate(rate):
+    if rate is None or isinstance(rate, (int, float)):
+        return rate
+    raise ValueError("cannot save a model compiled with a learning-rate schedule function; "
+                     "save the weights with jaxnet.checkpoint instead")
+
+
+def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformation | None = None) -> Sequential:
+    """Rebuild a model saved by ``Sequential.save``: architecture, weights and optimizer state.
+
+    Arguments:
+        path: the ``.npz`` checkpoint.
+        optimizer: the Optax transformation, needed only if the model was compiled with one (not a name).
+
+    Returns:
+        The model, compiled as it was, predicting exactly as the saved one.
+
+    Raises:
+        jaxnet.checkpoint.CheckpointError: for a missing, corrupt or truncated file, or one without a model.
+    """
+    leaves, meta = checkpoint.load(path)
+    if "architecture" not in meta:
+        raise checkpoint.CheckpointError(f"{os.fspath(path)!r} holds weights but no architecture: "
+                                         "it was not written by Sequential.save")
+    network = serialize.from_config(meta["architecture"])
+    model = Sequential(network.layers, name=network.name)
+    model.input_shape = tuple(meta["input_shape"])
+    template = jax.eval_shape(lambda k: network.init(k, model.input_shape), jax.random.key(0))
+    model.params = checkpoint.restore(template, leaves["params"], "parameters")
+    config = meta.get("compile")
+    if config is not None:
+        if config["optimizer"] == "custom":
+            if optimizer is None:
+                raise ValueError("this model was compiled with an Optax transformation: pass it as "
+                                 "load_model(path, optimizer=...) to restore the optimizer state")
+            config = {**config, "optimizer": optimizer}
+        model.compile(**config)
+        if "opt_state" in leaves:
+            tx = optimizers.get(config["optimizer"], config["learning_rate"])
+            model.opt_state = checkpoint.restore(tx.init(model.params), leaves["opt_state"], "optimizer state")
+    return model

@@ -1,0 +1,6 @@
+"""``keras.callbacks``: jaxnet's callbacks (one protocol, see ``jaxnet.callbacks``)."""
+from jaxnet.callbacks import (Callback, CSVLogger, EarlyStopping, ModelCheckpoint, ProgressBar, TensorBoard,
+                              TerminateOnNaN)
+
+__all__ = ["Callback", "CSVLogger", "EarlyStopping", "ModelCheckpoint", "ProgressBar", "TensorBoard",
+           "TerminateOnNaN"]

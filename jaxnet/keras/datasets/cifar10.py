@@ -1,0 +1,14 @@
+"""``keras.datasets.cifar10``."""
+from jaxnet import datasets as _datasets
+
+
+def load_data(path=None):
+    """cifar10 as Keras returns it.
+
+    Arguments:
+        path: the folder holding the files (jaxnet.datasets' default folder when None).
+
+    Returns:
+        ``((x_train, y_train), (x_test, y_test))``.
+    """
+    return _datasets.load_cifar10(path)

@@ -1,0 +1,79 @@
+"""``keras.optimizers``: Keras' optimizer signatures, each building the equivalent Optax transformation.
+
+``SGD(learning_rate=0.1, momentum=0.9)`` returns an ``optax.GradientTransformation``,
+which ``compile(optimizer=...)`` takes as it is. They are functions named as Keras'
+classes (there is no state to hold: Optax keeps it in ``opt_state``).
+
+Epsilon placement: Keras divides by ``sqrt(v) + epsilon`` in Adam and RMSprop and by
+``sqrt(accumulator + epsilon)`` in Adagrad; Optax's ``adam`` (``eps``, ``eps_root=0``)
+and ``adagrad`` match. Keras' Adam folds the bias corrections into the learning rate,
+so its epsilon is scaled by ``sqrt(1 - beta_2**t)`` against Optax's: the two agree
+up to that (tiny) difference. RMSprop uses ``eps_in_sqrt=False`` to put epsilon outside.
+"""
+from __future__ import annotations
+
+import optax
+
+
+def SGD(learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False) -> optax.GradientTransformation:
+    """Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    Arguments:
+        learning_rate: a number or an Optax schedule.
+        momentum: the velocity's decay; 0 is plain SGD.
+        nesterov: use Nesterov momentum.
+
+    Returns:
+        ``optax.sgd`` with these settings.
+    """
+    return optax.sgd(learning_rate, momentum=momentum or None, nesterov=nesterov)
+
+
+def Adagrad(learning_rate=0.001, initial_accumulator_value: float = 0.1,
+            epsilon: float = 1e-7) -> optax.GradientTransformation:
+    """Adagrad: per-parameter rates shrinking with the sum of squared gradients.
+
+    Arguments:
+        learning_rate: a number or an Optax schedule.
+        initial_accumulator_value: the starting sum of squares.
+        epsilon: added for numerical stability.
+
+    Returns:
+        ``optax.adagrad`` with these settings.
+    """
+    return optax.adagrad(learning_rate, initial_accumulator_value=initial_accumulator_value, eps=epsilon)
+
+
+def RMSprop(learning_rate=0.001, rho: float = 0.9, momentum: float = 0.0,
+            epsilon: float = 1e-7) -> optax.GradientTransformation:
+    """RMSprop: steps divided by a moving root mean square of the gradients.
+
+    Arguments:
+        learning_rate: a number or an Optax schedule.
+        rho: the decay of the moving average of squared gradients.
+        momentum: momentum on the scaled steps; 0 for none.
+        epsilon: added to the root (outside the square root, as Keras).
+
+    Returns:
+        ``optax.rmsprop`` with these settings.
+    """
+    return optax.rmsprop(learning_rate, decay=rho, eps=epsilon, eps_in_sqrt=False, momentum=momentum or None)
+
+
+def Adam(learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+         epsilon: float = 1e-7) -> optax.GradientTransformation:
+    """Adam: bias-corrected moving averages of the gradients and their squares.
+
+    Arguments:
+        learning_rate: a number or an Optax schedule.
+        beta_1: the decay of the first moment.
+        beta_2: the decay of the second moment.
+        epsilon: added to the root of the second moment (see the module's note on its placement).
+
+    Returns:
+        ``optax.adam`` with these settings (``eps_root=0``).
+    """
+    return optax.adam(learning_rate, b1=beta_1, b2=beta_2, eps=epsilon, eps_root=0.0)
+
+
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adam"]
