@@ -255,7 +255,8 @@ def format_report(report: dict) -> str:
         lines.append(f"    {name:<22} max |diff| {book[name]['max_abs']:.2e}   relative {book[name]['relative']:.2e}")
     lines.append("    mean |backprop - numerical|: " + ", ".join(
         f"{k} {v:.1e}" for k, v in book["mean_abs_numerical_vs_manual"].items()))
-    lines.append(f"  per size, batch {report['config']['batch']} (a sampled numerical entry can differ where a ReLU input "
+    batch = report['config']['batch']
+    lines.append(f"  per size, batch {batch} (a sampled numerical entry can differ where a ReLU input "
                  "lies within h=1e-4 of its kink):")
     for r in report["agreement"]["per_size"]:
         lines.append(f"    H={r['hidden']:<5} manual vs jax.grad: relative {r['manual_vs_autodiff']['relative']:.1e}, "

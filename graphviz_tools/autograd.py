@@ -16,7 +16,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 #: How each operation is drawn: the symbol on its round node.
-SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "/", "reciprocal": "/", "pow": "**", "rpow": "c**x", "neg": "−x", "exp": "exp",
+SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "/", "reciprocal": "/", "pow": "**", "rpow": "c**x", "neg": "−x",
+           "exp": "exp",
            "log": "log", "tanh": "tanh", "sigmoid": "sigmoid", "relu": "ReLU", "matmul": "dot",
            "sum": "sum", "mean": "mean", "softmax_with_loss": "Softmax-\nwith-Loss"}
 

@@ -23,7 +23,10 @@ def apple(apple: float = 100, apple_num: float = 2, tax: float = 1.1) -> Var:
 
 def apple_orange(apple: float = 100, apple_num: float = 2, orange: float = 150, orange_num: float = 3,
                  tax: float = 1.1) -> Var:
-    """Apples and oranges: (100*2 + 150*3) * 1.1 = 715; dTax 650, dApple 2.2, dApple_num 110, dOrange 3.3, dOrange_num 165."""
+    """Apples and oranges: (100*2 + 150*3) * 1.1 = 715.
+
+    Gradients: dTax 650, dApple 2.2, dApple_num 110, dOrange 3.3, dOrange_num 165.
+    """
     a, an = Var(apple, "apple"), Var(apple_num, "apple_num")
     o, on = Var(orange, "orange"), Var(orange_num, "orange_num")
     t = Var(tax, "tax")

@@ -316,7 +316,8 @@ class ProgressBar(Callback):
             self.bar.set_postfix_str(text, refresh=False)
             self.bar.update(1)
         else:
-            print(f"Epoch {epoch + 1}/{state.epochs} - {time.perf_counter() - self.started:.2f}s - {text}", file=self.stream)
+            seconds = time.perf_counter() - self.started
+            print(f"Epoch {epoch + 1}/{state.epochs} - {seconds:.2f}s - {text}", file=self.stream)
         return None
 
     def on_train_end(self, state):

@@ -38,7 +38,10 @@ class DatasetError(ValueError):
 
 
 def data_dir(name: str, path: str | os.PathLike | None = None) -> pathlib.Path:
-    """Where the files of data set ``name`` are looked for: ``path``, else $JAXNET_DATA/name, else ~/.jaxnet/datasets/name."""
+    """Where the files of data set ``name`` are looked for.
+
+    ``path``, else $JAXNET_DATA/name, else ~/.jaxnet/datasets/name.
+    """
     if path is not None:
         return pathlib.Path(path)
     root = os.environ.get("JAXNET_DATA")

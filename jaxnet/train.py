@@ -29,7 +29,8 @@ import numpy as np
 import optax
 
 from jaxnet import callbacks as cb
-from jaxnet import checkpoint, losses, metrics as metrics_lib, optimizers
+from jaxnet import checkpoint, losses, optimizers
+from jaxnet import metrics as metrics_lib
 from jaxnet._src.labels import check_labels
 from jaxnet._src.loops import batch_loop, default_steps_per_call
 from jaxnet._src.parallel import DataParallel

@@ -270,7 +270,8 @@ class TwoLayerNet:
     def gradient(self, params, x, t):
         """The gradient by the book's manual backprop: one forward and one backward pass."""
         scores, (x_cache, act_cache, z_cache) = self._forward(params, x)
-        _, loss_cache = SoftmaxWithLoss.forward(scores, one_hot(t, self.output_size, scores.dtype, array_module(scores)))
+        targets = one_hot(t, self.output_size, scores.dtype, array_module(scores))
+        _, loss_cache = SoftmaxWithLoss.forward(scores, targets)
         dout = SoftmaxWithLoss.backward(loss_cache)
         dz1, g2 = Affine.backward({"W": params["W2"]}, z_cache, dout)
         da1 = ACTIVATIONS[self.activation].backward(act_cache, dz1)

@@ -10,9 +10,9 @@ from jaxnet.book import perceptron
 from jaxnet.book.backprop import TwoLayerNet
 from jaxnet.book.filters import FILTER_EXAMPLE, IMAGE_EXAMPLE, similarity_map
 from jaxnet.book.forward import forward, init_network
+from jaxnet.book.numerical import gradient_descent, numerical_gradient
 from jaxnet.layers import Dense, Dropout, Flatten
 from jaxnet.model import Sequential
-from jaxnet.book.numerical import gradient_descent, numerical_gradient
 
 
 def _section(title: str) -> None:

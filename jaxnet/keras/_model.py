@@ -21,9 +21,11 @@ import jax
 import numpy as np
 import optax
 
-from jaxnet import callbacks as callbacks_lib, checkpoint, metrics as metrics_lib, optimizers, train
+from jaxnet import callbacks as callbacks_lib
+from jaxnet import checkpoint, optimizers, summary, train
+from jaxnet import metrics as metrics_lib
+from jaxnet import model as model_lib
 from jaxnet._src import serialize
-from jaxnet import model as model_lib, summary
 from jaxnet.layers import Layer
 
 

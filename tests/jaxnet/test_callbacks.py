@@ -4,8 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxnet import CSVLogger, Dense, EarlyStopping, ModelCheckpoint, Sequential, TensorBoard, TerminateOnNaN
-from jaxnet import checkpoint
+from jaxnet import CSVLogger, Dense, EarlyStopping, ModelCheckpoint, Sequential, TensorBoard, TerminateOnNaN, checkpoint
 from jaxnet.callbacks import TrainingState
 from jaxnet.train import evaluate, fit
 

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 from scipy.signal import correlate2d
 
-from jaxnet import (AveragePooling2D, Concatenate, Conv2D, Dense, Dropout, Flatten, Maxout, MaxPool2D,
-                    Sequential)
+from jaxnet import AveragePooling2D, Concatenate, Conv2D, Dense, Dropout, Flatten, Maxout, MaxPool2D, Sequential
 from jaxnet.book.filters import KERNELS
 
 KEY = jax.random.key(0)

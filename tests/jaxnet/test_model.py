@@ -3,8 +3,19 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnet import (Branch, Concatenate, Conv2D, Dense, Dropout, Flatten, Identity, MaxPooling2D, Parallel,
-                    Sequential, count_params)
+from jaxnet import (
+    Branch,
+    Concatenate,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Identity,
+    MaxPooling2D,
+    Parallel,
+    Sequential,
+    count_params,
+)
 
 KEY = jax.random.key(0)
 
