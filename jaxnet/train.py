@@ -95,9 +95,9 @@ def _get_optimizer(optimizer, learning_rate) -> optax.GradientTransformation:
     """``optimizers.get``, returning the same transformation for the same name and number rate.
 
     A name builds a new transformation (new function objects) each time, which would defeat the
-    identity-keyed cache; schedules (callables) are not memoised.
+    identity-keyed cache; schedules and array rates (unhashable) are not memoised.
     """
-    if isinstance(optimizer, str) and not callable(learning_rate):
+    if isinstance(optimizer, str) and (learning_rate is None or isinstance(learning_rate, (int, float))):
         key = ("optimizer", optimizer, learning_rate)
         return _cached(key, (), lambda: optimizers.get(optimizer, learning_rate))
     return optimizers.get(optimizer, learning_rate)
