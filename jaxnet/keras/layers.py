@@ -1,7 +1,20 @@
 """``keras.layers``: jaxnet's layer classes under their Keras names."""
-from jaxnet.layers import (Activation, AveragePooling2D, AvgPool2D, Concatenate, Conv2D, Dense, Dropout, Flatten,
-                           Identity, Layer, MaxPool2D, MaxPooling2D, Maxout)
 from jaxnet.keras._model import Input
+from jaxnet.layers import (
+                           Activation,
+                           AveragePooling2D,
+                           AvgPool2D,
+                           Concatenate,
+                           Conv2D,
+                           Dense,
+                           Dropout,
+                           Flatten,
+                           Identity,
+                           Layer,
+                           Maxout,
+                           MaxPool2D,
+                           MaxPooling2D,
+)
 
 __all__ = ["Activation", "AveragePooling2D", "AvgPool2D", "Concatenate", "Conv2D", "Dense", "Dropout", "Flatten",
            "Identity", "Input", "Layer", "MaxPool2D", "MaxPooling2D", "Maxout"]
