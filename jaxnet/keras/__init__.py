@@ -5,8 +5,29 @@ optimizer state (``_model``); the submodules re-export jaxnet's layers, losses,
 metrics and callbacks under Keras' names and add Keras-signature optimizers,
 ``datasets.<name>.load_data()`` and ``utils.to_categorical`` / ``plot_model``.
 """
-from jaxnet.keras import callbacks, datasets, layers, losses, metrics, models, optimizers, utils
+from jaxnet.keras import (
+           callbacks,
+           datasets,
+           layers,
+           losses,
+           metrics,
+           models,
+           optimizers,
+           utils,
+)
 from jaxnet.keras._model import Input, Sequential, load_model, ordered_weights
 
-__all__ = ["Input", "Sequential", "load_model", "ordered_weights", "callbacks", "datasets", "layers", "losses",
-           "metrics", "models", "optimizers", "utils"]
+__all__ = [
+           "Input",
+           "Sequential",
+           "callbacks",
+           "datasets",
+           "layers",
+           "load_model",
+           "losses",
+           "metrics",
+           "models",
+           "optimizers",
+           "ordered_weights",
+           "utils",
+]

@@ -129,7 +129,7 @@ class Sequential:
         raise ValueError(f"no layer named {name!r}; the layers are: {', '.join(self.network.names)}")
 
     def add(self, layer: Layer | Input) -> None:
-        """Append a layer (before the model is built); a first ``keras.Input`` or ``input_shape=`` builds it."""
+        """Append a layer (before the weights exist); a first ``keras.Input`` or ``input_shape=`` sets the input."""
         if self.params is not None:
             raise ValueError("cannot add layers after the model is built")
         if isinstance(layer, Input):

@@ -9,5 +9,12 @@ from jaxnet.callbacks import (
                               TerminateOnNaN,
 )
 
-__all__ = ["Callback", "CSVLogger", "EarlyStopping", "ModelCheckpoint", "ProgressBar", "TensorBoard",
-           "TerminateOnNaN"]
+__all__ = [
+                              "CSVLogger",
+                              "Callback",
+                              "EarlyStopping",
+                              "ModelCheckpoint",
+                              "ProgressBar",
+                              "TensorBoard",
+                              "TerminateOnNaN",
+]

@@ -4,11 +4,13 @@
 which ``compile(optimizer=...)`` takes as it is. They are functions named as Keras'
 classes (there is no state to hold: Optax keeps it in ``opt_state``).
 
-Epsilon placement: Keras divides by ``sqrt(v) + epsilon`` in Adam and RMSprop and by
-``sqrt(accumulator + epsilon)`` in Adagrad; Optax's ``adam`` (``eps``, ``eps_root=0``)
-and ``adagrad`` match. Keras' Adam folds the bias corrections into the learning rate,
-so its epsilon is scaled by ``sqrt(1 - beta_2**t)`` against Optax's: the two agree
-up to that (tiny) difference. RMSprop uses ``eps_in_sqrt=False`` to put epsilon outside.
+Epsilon placement: Keras' RMSprop divides by ``sqrt(v) + epsilon``, so it is built with
+``eps_in_sqrt=False`` (Optax's default puts epsilon inside the root). Keras' Adam folds
+the bias corrections into the learning rate, ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``,
+and adds epsilon to the uncorrected ``sqrt(v)``; Optax's ``adam`` (``eps_root=0``) adds
+it to the corrected ``sqrt(v_hat)``. So Keras' epsilon acts as Optax's
+``epsilon / sqrt(1 - beta_2**t)``: the steps agree except where ``sqrt(v_hat)`` is
+as small as epsilon (about 1e-7), i.e. approximately.
 """
 from __future__ import annotations
 
@@ -76,4 +78,4 @@ def Adam(learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
     return optax.adam(learning_rate, b1=beta_1, b2=beta_2, eps=epsilon, eps_root=0.0)
 
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adam"]
+__all__ = ["SGD", "Adagrad", "Adam", "RMSprop"]

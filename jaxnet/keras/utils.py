@@ -39,16 +39,16 @@ def plot_model(model, to_file: str | os.PathLike = "model.png", show_shapes: boo
         The ``graphviz.Digraph``.
     """
     # imported here: graphviz is optional and only this function needs it
+    from graphviz_tools import plot_model as draw
     from graphviz_tools import render
-    from graphviz_tools.model_plot import plot_model as draw
     network = getattr(model, "network", model)
     input_shape = options.pop("input_shape", None) or getattr(model, "input_shape", None)
     if input_shape is None:
         raise ValueError("plot_model needs the input shape: build the model first or pass input_shape=...")
     graph = draw(network, input_shape, show_shapes=show_shapes, show_layer_names=show_layer_names,
                  rankdir=rankdir, **options)
-    render.render(graph, to_file)
+    render(graph, to_file)
     return graph
 
 
-__all__ = ["to_categorical", "plot_model"]
+__all__ = ["plot_model", "to_categorical"]

@@ -48,7 +48,7 @@ def test_datasets_load_data_returns_keras_split(monkeypatch):
     for name in ("mnist", "fashion_mnist", "cifar10", "boston_housing"):
         monkeypatch.setattr(jaxnet.datasets, f"load_{name}", lambda *a, _n=name, **k: calls.append(_n) or split)
         (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
-        assert x_train.shape == (2, 1) and y_test.shape == (1,)
+        assert (x_train.shape, y_train.shape, x_test.shape, y_test.shape) == ((2, 1), (2,), (1, 1), (1,))
     assert calls == ["mnist", "fashion_mnist", "cifar10", "boston_housing"]
 
 
@@ -92,10 +92,10 @@ def test_to_categorical():
 
 def test_plot_model_writes_the_file(tmp_path):
     pytest.importorskip("graphviz")
-    from graphviz_tools import render
+    from graphviz_tools.render import GraphvizNotInstalled, require_dot
     try:
-        render.require_dot()
-    except Exception:
+        require_dot()
+    except GraphvizNotInstalled:
         pytest.skip("Graphviz 'dot' is not installed")
     model = keras.Sequential([keras.layers.Dense(2, input_dim=3)])
     keras.utils.plot_model(model, to_file=tmp_path / "model.png", show_shapes=True)
