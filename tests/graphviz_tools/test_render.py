@@ -168,3 +168,10 @@ def test_dot_timeout(tmp_path):
         big.edge(f"n{i}", f"n{(i * 13 + 5) % 1500}")
     with pytest.raises(TimeoutError, match="timeout"):
         render(big, tmp_path / "big.svg", timeout=0.01)
+
+
+@needs_dot
+def test_var_displays_inline_as_svg():
+    svg = examples.apple()._repr_svg_()
+    texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert "apple" in texts and "price = 220" in texts and "2.2" in texts
