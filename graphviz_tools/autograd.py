@@ -243,6 +243,11 @@ class Var:
             return self.name
         return np.format_float_positional(float(self.value), trim="-") if self.value.size == 1 else "const"
 
+    def _repr_svg_(self) -> str:
+        """Jupyter shows a Var as its drawn graph (Graphviz's ``dot`` is needed)."""
+        from graphviz_tools.render import run_dot, to_digraph  # render imports this module
+        return run_dot(to_digraph(self).source, "svg").decode()
+
     def __repr__(self) -> str:
         return f"Var({self.value!r}, grad={self.grad!r}, op={self.op!r}, name={self.name!r})"
 

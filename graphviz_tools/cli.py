@@ -19,7 +19,8 @@ import jax.numpy as jnp
 from graphviz_tools.examples import EXAMPLES
 from graphviz_tools.jaxpr import grad_graph, jaxpr_graph
 from graphviz_tools.model_plot import plot_model
-from graphviz_tools.render import FORMATS, GraphvizNotInstalled, render, require_dot, to_digraph
+from graphviz_tools.render import (FORMATS, RANKDIRS, GraphvizNotInstalled, check_number_format, render, require_dot,
+                                   to_digraph)
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -34,7 +35,7 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="svg", help="output format (default svg)")
     parser.add_argument("--out", type=pathlib.Path, help="output folder; with --format dot and no --out, "
                                                          "the DOT source goes to standard output")
-    parser.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), help="layout direction")
+    parser.add_argument("--rankdir", choices=RANKDIRS, help="layout direction")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,12 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(spec: str):
     module_name, _, attr = spec.partition(":")
-    if not attr:
-        raise SystemExit(f"error: expected MODULE:FUNCTION, got {spec!r}")
+    if not attr:  # ValueError: main reports it as a usage error (exit 2)
+        raise ValueError(f"expected MODULE:FUNCTION, got {spec!r}")
     try:
         return getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as err:
-        raise SystemExit(f"error: cannot load {spec!r}: {err}") from None
+        raise ValueError(f"cannot load {spec!r}: {err}") from None
 
 
 def _build(args) -> tuple[str, object]:
@@ -91,6 +92,7 @@ def _build(args) -> tuple[str, object]:
         model = zoo.get(args.model, args.num_outputs)
         return f"model_{args.model}", plot_model(model, args.input_shape, show_activations=args.show_activations,
                                                  **layout)
+    check_number_format(args.number_format)  # before drawing: '{}{}' or 'abc' would fail or print no numbers
     root = EXAMPLES[args.command]()
     return args.command, to_digraph(root, show_grad=not args.no_grad, number_format=args.number_format, **layout)
 
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         stem, graph = _build(args)
-    except ValueError as err:  # bad shapes, non-scalar --grad functions, ...: say what, no traceback
+    except ValueError as err:  # bad shapes, number formats, modules, non-scalar --grad functions: one line, exit 2
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.format == "dot" and args.out is None:

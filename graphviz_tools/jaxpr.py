@@ -24,7 +24,7 @@ import jax
 import numpy as np
 from jax.extend import core as jcore
 
-from graphviz_tools.render import edge_label, format_value
+from graphviz_tools.render import check_rankdir, edge_label, format_value
 
 AUTO_VALUES_MAX_ELEMENTS = 64
 
@@ -212,8 +212,24 @@ def _arg_names(fun: Callable, n: int) -> list[str]:
     return [names[i] if i < len(names) else f"arg{i}" for i in range(n)]
 
 
+def known_scopes(jaxpr) -> set[str]:
+    """Every named scope (bare, as ``collapse`` takes them) in ``jaxpr`` and its sub-jaxprs."""
+    found, stack = set(), [jaxpr]
+    while stack:
+        inner, _ = _unwrap(stack.pop())
+        for eqn in inner.eqns:
+            found.update(bare for bare, _ in scope_segments(str(eqn.source_info.name_stack)))
+            stack.extend(sub for _, sub in sub_jaxprs(eqn.params))
+    return found
+
+
 def _draw_closed(closed: jcore.ClosedJaxpr, arg_labels: list[str], *, values: dict, title: str,
                  max_depth, collapse, rankdir, number_format, out_labels: list[str] | None = None) -> graphviz.Digraph:
+    check_rankdir(rankdir)
+    unknown = sorted(set(collapse) - known_scopes(closed))
+    if unknown:  # a typo would otherwise silently collapse nothing
+        raise ValueError(f"unknown collapse scope(s) {', '.join(unknown)}; the known scopes are: "
+                         f"{', '.join(sorted(known_scopes(closed))) or '(none)'}")
     drawer = _Drawer(max_depth, frozenset(collapse), number_format, values)
     jaxpr = closed.jaxpr
     env = {var: drawer.drawing.node((), drawer.drawing.new_id("arg"), label=label, shape="plaintext",
@@ -262,6 +278,8 @@ def jaxpr_graph(fun: Callable, *, max_depth: int | None = None, collapse: Sequen
     Returns:
         A function of ``fun``'s arguments that returns the ``graphviz.Digraph``.
     """
+    check_rankdir(rankdir)  # at once, not only when the returned function is called
+
     def build(*args) -> graphviz.Digraph:
         closed = jax.make_jaxpr(fun)(*args)
         flat_args = jax.tree.leaves(args)
@@ -290,6 +308,8 @@ def grad_graph(fun: Callable, *, argnums: int | Sequence[int] | None = None, max
     Returns:
         A function of ``fun``'s arguments that returns the ``graphviz.Digraph``.
     """
+    check_rankdir(rankdir)
+
     def build(*args) -> graphviz.Digraph:
         nums = tuple(range(len(args))) if argnums is None else argnums
         out = jax.eval_shape(fun, *args)

@@ -5,6 +5,7 @@ import html
 
 import graphviz
 
+from graphviz_tools.render import check_rankdir
 from jaxnet import activations
 from jaxnet.layers import Layer, Shape
 from jaxnet.model import Branch, Parallel, Sequential
@@ -98,8 +99,7 @@ def plot_model(model: Sequential, input_shape: Shape, *, show_shapes: bool = Tru
     Returns:
         The ``graphviz.Digraph`` (inline in Jupyter; write it with ``graphviz_tools.render``).
     """
-    if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"rankdir must be one of LR, TB, RL, BT, got {rankdir!r}")
+    check_rankdir(rankdir)
     input_shape = tuple(input_shape)
     plot = _ModelPlot(show_shapes, show_layer_names, show_activations)
     plot.dot.attr(rankdir=rankdir, fontname="Helvetica")

@@ -10,6 +10,8 @@ import html
 import os
 import pathlib
 import shutil
+import string
+import subprocess
 import warnings
 from typing import Callable
 
@@ -22,6 +24,9 @@ from jaxnet._src.atomic import atomic_path
 FORWARD_COLOR = "#1f3b73"
 GRADIENT_COLOR = "#d62728"
 FORMATS = ("svg", "png", "pdf", "dot")
+RANKDIRS = ("TB", "LR", "BT", "RL")
+MAX_NODES = 2000  # beyond this dot takes minutes and the drawing is unreadable anyway
+DOT_TIMEOUT_S = 60.0
 INSTALL_HINT = ("Graphviz's 'dot' program is not installed (or not on PATH). Install it, then retry:\n"
                 "  Debian/Ubuntu: sudo apt-get install graphviz\n"
                 "  Fedora:        sudo dnf install graphviz\n"
@@ -39,6 +44,26 @@ def require_dot() -> str:
     if path is None:
         raise GraphvizNotInstalled(INSTALL_HINT)
     return path
+
+
+def check_rankdir(rankdir: str) -> str:
+    """``rankdir`` if it is one of Graphviz's directions; else a ValueError naming them (shared by every drawer)."""
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    return rankdir
+
+
+def check_number_format(number_format: str) -> str:
+    """``number_format`` if it is a format string with exactly one field that formats a float ("{:.4g}")."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(number_format) if f is not None]
+        if len(fields) != 1:
+            raise ValueError
+        number_format.format(1.5)
+    except (ValueError, IndexError, KeyError):
+        raise ValueError(f"number format must hold one field for a number, such as '{{:.4g}}', "
+                         f"got {number_format!r}") from None
+    return number_format
 
 
 def format_value(value, number_format: str | Callable = "{:.4g}", max_elements: int = 6) -> str:
@@ -76,8 +101,7 @@ def to_digraph(root: Var, *, rankdir: str = "LR", number_format: str | Callable 
     Returns:
         The Digraph; ``.source`` is its DOT text.
     """
-    if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"rankdir must be one of LR, TB, RL, BT, got {rankdir!r}")
+    check_rankdir(rankdir)
     dot = graphviz.Digraph(name=root.name or "graph")
     dot.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.5", ranksep="0.9")
     if title:
@@ -119,19 +143,53 @@ def to_digraph(root: Var, *, rankdir: str = "LR", number_format: str | Callable 
     return dot
 
 
-def render(graph: Var | graphviz.Digraph | graphviz.Graph, path: str | os.PathLike, **options) -> pathlib.Path:
+def count_nodes(source: str) -> int:
+    """Roughly how many nodes a DOT source declares: statements ``id [attrs]`` that are not edges.
+
+    It reads the one-statement-per-line DOT the graphviz package writes; good enough for a budget.
+    """
+    count = 0
+    for line in source.splitlines():
+        head, bracket, _ = line.strip().partition("[")
+        head = head.strip()
+        if bracket and head and head not in ("graph", "node", "edge") and "->" not in head and "--" not in head:
+            count += 1
+    return count
+
+
+def run_dot(source: str, fmt: str, timeout: float = DOT_TIMEOUT_S) -> bytes:
+    """Lay out ``source`` with ``dot -T fmt``, killed after ``timeout`` seconds so a huge graph cannot hang.
+
+    (The graphviz package's ``pipe`` has no timeout in the installed version, so dot is run directly.)
+    """
+    try:
+        done = subprocess.run([require_dot(), f"-T{fmt}"], input=source.encode(), capture_output=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TimeoutError(f"dot took more than {timeout:g} s; pass a larger timeout= to render, or draw less "
+                           "(collapse= scopes, max_depth=)") from None
+    if done.returncode != 0:
+        raise RuntimeError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
+def render(graph: Var | graphviz.Digraph | graphviz.Graph, path: str | os.PathLike, *, max_nodes: int = MAX_NODES,
+           timeout: float = DOT_TIMEOUT_S, **options) -> pathlib.Path:
     """Write a graph to ``path``; the extension picks the format (.svg, .png, .pdf, or .dot/.gv for source).
 
     Arguments:
         graph: a traced Var (drawn with ``to_digraph(graph, **options)``) or a ready Digraph.
         path: the output file.
+        max_nodes: refuse to lay out a graph with more nodes than this (DOT source is always written).
+        timeout: seconds ``dot`` may run before it is stopped.
         **options: passed to ``to_digraph`` for a Var.
 
     Returns:
         The written path.
 
     Raises:
-        ValueError: for an unknown extension.
+        ValueError: for an unknown extension, or more than ``max_nodes`` nodes.
+        TimeoutError: when ``dot`` runs longer than ``timeout``.
         GraphvizNotInstalled: for svg/png/pdf when ``dot`` is missing (checked before any work).
     """
     path = pathlib.Path(path)
@@ -142,7 +200,14 @@ def render(graph: Var | graphviz.Digraph | graphviz.Graph, path: str | os.PathLi
     if fmt != "dot":
         require_dot()
     digraph = to_digraph(graph, **options) if isinstance(graph, Var) else graph
-    data = digraph.source.encode() if fmt == "dot" else digraph.pipe(format=fmt)
+    if fmt == "dot":
+        data = digraph.source.encode()
+    else:
+        nodes = count_nodes(digraph.source)
+        if nodes > max_nodes:
+            raise ValueError(f"the graph has {nodes} nodes, more than max_nodes={max_nodes}: pass a larger "
+                             "max_nodes= to render, or draw less (jaxpr_graph's collapse= scopes or max_depth=)")
+        data = run_dot(digraph.source, fmt, timeout)
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return path

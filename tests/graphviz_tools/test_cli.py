@@ -51,3 +51,16 @@ def test_jaxpr_errors_are_messages_not_tracebacks():
 def test_model_plot_dot():
     result = run("model", "--model", "cnn", "--input-shape", "32,32,3", "--format", "dot")
     assert result.returncode == 0 and "18,496" in result.stdout
+
+
+def test_usage_errors_exit_2_with_one_line():
+    for bad in ("abc", "{}{}", "{:d}"):
+        result = run("apple", "--number-format", bad, "--format", "dot")
+        assert result.returncode == 2 and "number format" in result.stderr, (bad, result.stderr)
+        assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    result = run("jaxpr", "jaxnet.activations", "--format", "dot")
+    assert result.returncode == 2 and "MODULE:FUNCTION" in result.stderr
+    result = run("jaxpr", "jaxnet.activations:nope", "--format", "dot")
+    assert result.returncode == 2 and "cannot load" in result.stderr
+    result = run("apple", "--rankdir", "XX", "--format", "dot")
+    assert result.returncode == 2

@@ -117,3 +117,61 @@ def test_log_of_non_positive_raises():
     from graphviz_tools.autograd import Var
     with pytest.raises(ValueError, match="non-positive"):
         Var(-1.0).log()
+
+
+@pytest.mark.parametrize("draw", ["to_digraph", "jaxpr_graph", "grad_graph", "plot_model"])
+def test_rankdir_is_checked_everywhere(draw):
+    import jax.numpy as jnp
+
+    import graphviz_tools
+    from jaxnet import zoo
+    calls = {"to_digraph": lambda: to_digraph(examples.apple(), rankdir="XX"),
+             "jaxpr_graph": lambda: graphviz_tools.jaxpr_graph(jnp.sin, rankdir="XX")(1.0),
+             "grad_graph": lambda: graphviz_tools.grad_graph(jnp.sin, rankdir="XX")(1.0),
+             "plot_model": lambda: graphviz_tools.plot_model(zoo.mlp(), (28, 28), rankdir="XX")}
+    with pytest.raises(ValueError, match="TB, LR, BT, RL"):
+        calls[draw]()
+
+
+def test_unknown_collapse_scope_lists_the_known_ones():
+    import jax
+    import jax.numpy as jnp
+
+    import graphviz_tools
+
+    def f(x):
+        with jax.named_scope("layer"):
+            return jnp.sin(x) * 2
+    assert "box3d" in graphviz_tools.jaxpr_graph(f, collapse=["layer"])(1.0).source
+    with pytest.raises(ValueError, match="known scopes are: layer"):
+        graphviz_tools.jaxpr_graph(f, collapse=["layr"])(1.0)
+
+
+@needs_dot
+def test_node_budget(tmp_path):
+    from graphviz_tools.render import count_nodes
+    source = to_digraph(examples.apple()).source
+    assert count_nodes(source) == 6  # apple, apple_num, ×, tax, ×, the output label
+    with pytest.raises(ValueError, match="max_nodes=5"):
+        render(examples.apple(), tmp_path / "a.svg", max_nodes=5)
+    assert not (tmp_path / "a.svg").exists()
+    render(examples.apple(), tmp_path / "a.svg", max_nodes=6)
+    render(examples.apple(), tmp_path / "a.dot", max_nodes=1)  # DOT source needs no layout: never refused
+
+
+@needs_dot
+def test_dot_timeout(tmp_path):
+    import graphviz
+    big = graphviz.Digraph()
+    for i in range(1500):
+        big.edge(f"n{i}", f"n{(i * 7 + 1) % 1500}")
+        big.edge(f"n{i}", f"n{(i * 13 + 5) % 1500}")
+    with pytest.raises(TimeoutError, match="timeout"):
+        render(big, tmp_path / "big.svg", timeout=0.01)
+
+
+@needs_dot
+def test_var_displays_inline_as_svg():
+    svg = examples.apple()._repr_svg_()
+    texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert "apple" in texts and "price = 220" in texts and "2.2" in texts
