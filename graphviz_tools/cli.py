@@ -19,8 +19,15 @@ import jax.numpy as jnp
 from graphviz_tools.examples import EXAMPLES
 from graphviz_tools.jaxpr import grad_graph, jaxpr_graph
 from graphviz_tools.model_plot import plot_model
-from graphviz_tools.render import (FORMATS, RANKDIRS, GraphvizNotInstalled, check_number_format, render, require_dot,
-                                   to_digraph)
+from graphviz_tools.render import (
+    FORMATS,
+    RANKDIRS,
+    GraphvizNotInstalled,
+    check_number_format,
+    render,
+    require_dot,
+    to_digraph,
+)
 
 
 def _shape(text: str) -> tuple[int, ...]:
