@@ -25,7 +25,16 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[pathl
     os.close(fd)
     try:
         yield pathlib.Path(tmp)
+        # Flush the data to disk before the rename, and the rename itself after, so a crash
+        # cannot leave an empty or missing file where the previous save was.
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
         os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
     except BaseException:
         os.unlink(tmp)
         raise
