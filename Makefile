@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 OUT    ?= out
 
-.PHONY: demo test lint notebooks notebooks-run test-slow test-all install graphviz bench-extra clean
+.PHONY: demo test lint notebooks notebooks-run notebook-figures test-slow test-all install graphviz bench-extra clean
 
 install: $(STAMP) graphviz
 
@@ -64,6 +64,9 @@ notebooks: install
 
 notebooks-run: install
 	$(BIN)/python -m pytest -q tests/test_notebooks.py
+
+notebook-figures: install
+	$(BIN)/python notebooks/export_figures.py
 
 # Optional peers for benchmarks/train_speed (Keras 3 on JAX, PyTorch CPU).
 bench-extra: install
