@@ -26,6 +26,7 @@ _NAMES = {
         "Identity", "Layer", "MaxPool2D", "MaxPooling2D", "Maxout")},
     **{name: "jaxnet.model" for name in ("Branch", "Parallel", "Sequential")},
     "per_example_gradients": "jaxnet.per_example",
+    "per_example_gradient_norms": "jaxnet.per_example",
     "count_params": "jaxnet.summary",
     **{name: "jaxnet.train" for name in ("History", "evaluate", "fit", "predict")},
 }
