@@ -1,8 +1,13 @@
-"""Draw traced graphs in the book's style and write them to SVG, PNG, PDF or DOT.
+"""Draw traced graphs in the book's style and write them to SVG, PNG, PDF, DOT or an HTML viewer.
 
 Operations are round nodes with their symbol (×, +, exp, /); inputs are labelled
 by name; each edge carries its forward value above and its backward gradient
 below in a second colour; the graph reads left to right.
+
+What the HTML viewer (``graphviz_tools.html_viewer``) reads from a graph, and every drawer here follows:
+each node has a ``tooltip``; each edge that carries a gradient has ``class="grad-step-K"`` (K its place in
+the backward pass, 0 nearest the output) and its gradient text in ``GRADIENT_COLOR``; layers are
+subgraphs named ``cluster_<scope>`` with a ``label``.
 """
 from __future__ import annotations
 
@@ -18,12 +23,13 @@ from typing import Callable
 import graphviz
 import numpy as np
 
-from graphviz_tools.autograd import Var
+from graphviz_tools import html_viewer
+from graphviz_tools.autograd import SYMBOLS, Var
 from jaxnet._src.atomic import atomic_path
 
 FORWARD_COLOR = "#1f3b73"
 GRADIENT_COLOR = "#d62728"
-FORMATS = ("svg", "png", "pdf", "dot")
+FORMATS = ("svg", "png", "pdf", "dot", "html")
 RANKDIRS = ("TB", "LR", "BT", "RL")
 MAX_NODES = 2000  # beyond this dot takes minutes and the drawing is unreadable anyway
 DOT_TIMEOUT_S = 60.0
@@ -79,6 +85,49 @@ def format_value(value, number_format: str | Callable = "{:.4g}", max_elements: 
     return f"[{text}]"
 
 
+def summarize(value, number_format: str | Callable = "{:.4g}", max_elements: int = 4) -> str:
+    """A value as a person reads it: up to ``max_elements`` numbers in full, else min / mean / max and the norm."""
+    fmt = number_format.format if isinstance(number_format, str) else number_format
+    arr = np.asarray(value)
+    if arr.size <= max_elements or not np.issubdtype(arr.dtype, np.number):
+        return format_value(arr, number_format, max_elements=max(max_elements, 1))
+    flat = arr.astype(float).ravel()
+    return (f"min {fmt(flat.min())}, mean {fmt(flat.mean())}, max {fmt(flat.max())}, "
+            f"norm {fmt(float(np.linalg.norm(flat)))}")
+
+
+class Digraph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that Jupyter shows as the interactive viewer (HTML) or as a plain SVG.
+
+    ``graphviz.Digraph`` already offers the SVG through ``_repr_mimebundle_``; this adds ``_repr_html_``
+    (the viewer of ``graphviz_tools.html_viewer`` in an iframe), which notebook front ends prefer.
+    """
+
+    def _repr_svg_(self) -> str:
+        return run_dot(self.source, "svg").decode()
+
+    def _repr_html_(self) -> str:
+        return html_viewer.notebook_frame(to_html(self))
+
+
+def to_html(graph: graphviz.Digraph | graphviz.Graph, *, title: str | None = None,
+            timeout: float = DOT_TIMEOUT_S) -> str:
+    """The self-contained HTML viewer of ``graph`` (laid out by ``dot``; the page needs no network).
+
+    Arguments:
+        graph: the Digraph to show.
+        title: the page's title; by default the graph's label, else its name.
+        timeout: seconds ``dot`` may run.
+
+    Returns:
+        The HTML document.
+    """
+    label = graph.graph_attr.get("label", "")
+    title = title or (label if label and not label.startswith("<") else "") or graph.name or "graph"
+    svg = run_dot(graph.source, "svg", timeout).decode()
+    return html_viewer.viewer_page(svg, title=title, gradient_color=GRADIENT_COLOR)
+
+
 def edge_label(top: str, bottom: str | None) -> str:
     """An HTML-like label with ``top`` (forward, dark) over ``bottom`` (backward, red)."""
     rows = f'<tr><td><font color="{FORWARD_COLOR}">{html.escape(top)}</font></td></tr>'
@@ -102,7 +151,7 @@ def to_digraph(root: Var, *, rankdir: str = "LR", number_format: str | Callable 
         The Digraph; ``.source`` is its DOT text.
     """
     check_rankdir(rankdir)
-    dot = graphviz.Digraph(name=root.name or "graph")
+    dot = Digraph(name=root.name or "graph")
     dot.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.5", ranksep="0.9")
     if title:
         dot.attr(label=title, labelloc="t", fontsize="16")
@@ -125,22 +174,56 @@ def to_digraph(root: Var, *, rankdir: str = "LR", number_format: str | Callable 
         gradient = show_grad and not v.constant  # a number written in the expression has no use for one
         return edge_label(top, format_value(cotangent, number_format) if gradient else None)
 
+    names = {id(v): v.name or (v.label if v.constant else ids[id(v)]) for v in order}
+    steps = _backward_steps(order, show_grad)
     for v in order:
         text = v.label
         if show_grad and not v.constant and uses.get(id(v), 0) > 1:
             text += f"\\n(grad {format_value(v.grad, number_format)})"
+        tooltip = _tooltip(v, names, number_format, show_grad)
         if v.op:
             dot.node(ids[id(v)], text, shape="circle", style="filled", fillcolor="#f2f2f2",
-                     fixedsize="false", width="0.6")
+                     fixedsize="false", width="0.6", tooltip=tooltip)
         else:
-            dot.node(ids[id(v)], text, shape="plaintext", fontcolor="#555555" if v.constant else "black")
+            dot.node(ids[id(v)], text, shape="plaintext", fontcolor="#555555" if v.constant else "black",
+                     tooltip=tooltip)
         for i, parent in enumerate(v.parents):
             # the edge carries its own cotangent, not the parent's total over all its uses
             cotangent = v.edge_grads[i] if v.edge_grads is not None else parent.grad
-            dot.edge(ids[id(parent)], ids[id(v)], label=label_of(parent, cotangent))
-    dot.node("output", root.name or "out", shape="plaintext")
-    dot.edge(ids[id(root)], "output", label=label_of(root, root.grad))
+            dot.edge(ids[id(parent)], ids[id(v)], label=label_of(parent, cotangent), **steps.get((id(v), i), {}))
+    dot.node("output", root.name or "out", shape="plaintext", tooltip=f"the output {names[id(root)]}")
+    dot.edge(ids[id(root)], "output", label=label_of(root, root.grad), **steps.get((None, 0), {}))
     return dot
+
+
+def _backward_steps(order: list[Var], show_grad: bool) -> dict:
+    """``{(id(child), parent index): {"class": "grad-step-K"}}`` for every edge that shows a gradient.
+
+    K counts the edges in the order backpropagation fills them: the edge into the output first (its key is
+    ``(None, 0)``), then each operation's input edges, operations taken from the output back to the inputs.
+    """
+    if not show_grad:
+        return {}
+    keyed = [(None, 0)] + [(id(v), i) for v in reversed(order) for i, p in enumerate(v.parents) if not p.constant]
+    return {key: {"class": f"grad-step-{k}"} for k, key in enumerate(keyed)}
+
+
+def _tooltip(v: Var, names: dict, number_format, show_grad: bool) -> str:
+    """What hovering a Var's node shows: its equation, shape and dtype, value and gradient."""
+    name = names[id(v)]
+    args = [names[id(p)] for p in v.parents]
+    symbol = SYMBOLS.get(v.op, v.op).replace("\n", "")
+    if not v.op:
+        lines = [f"{name} (constant)" if v.constant else f"{name} (input)"]
+    elif len(args) == 2 and v.op in ("add", "sub", "mul", "div", "pow", "matmul"):
+        lines = [f"{name} = {args[0]} {symbol} {args[1]}"]
+    else:
+        lines = [f"{name} = {symbol}({', '.join(args)})"]
+    lines.append(f"shape {tuple(v.value.shape)} {v.value.dtype}")
+    lines.append(f"value {summarize(v.value, number_format)}")
+    if show_grad and not v.constant:
+        lines.append(f"grad {summarize(v.grad, number_format)}")
+    return "\\n".join(lines)  # DOT's escape: dot writes a line break into the SVG's tooltip
 
 
 def count_nodes(source: str) -> int:
@@ -175,7 +258,8 @@ def run_dot(source: str, fmt: str, timeout: float = DOT_TIMEOUT_S) -> bytes:
 
 def render(graph: Var | graphviz.Digraph | graphviz.Graph, path: str | os.PathLike, *, max_nodes: int = MAX_NODES,
            timeout: float = DOT_TIMEOUT_S, **options) -> pathlib.Path:
-    """Write a graph to ``path``; the extension picks the format (.svg, .png, .pdf, or .dot/.gv for source).
+    """Write a graph to ``path``; the extension picks the format: .svg, .png, .pdf, .dot/.gv (the source), or
+    .html (the interactive viewer of ``graphviz_tools.html_viewer``: one file that opens without a network).
 
     Arguments:
         graph: a traced Var (drawn with ``to_digraph(graph, **options)``) or a ready Digraph.
@@ -196,7 +280,7 @@ def render(graph: Var | graphviz.Digraph | graphviz.Graph, path: str | os.PathLi
     fmt = path.suffix.lower().lstrip(".")
     fmt = "dot" if fmt == "gv" else fmt
     if fmt not in FORMATS:
-        raise ValueError(f"cannot tell the format from {path.name!r}: use one of .svg, .png, .pdf, .dot")
+        raise ValueError(f"cannot tell the format from {path.name!r}: use one of .svg, .png, .pdf, .dot, .html")
     if fmt != "dot":
         require_dot()
     digraph = to_digraph(graph, **options) if isinstance(graph, Var) else graph
@@ -207,7 +291,7 @@ def render(graph: Var | graphviz.Digraph | graphviz.Graph, path: str | os.PathLi
         if nodes > max_nodes:
             raise ValueError(f"the graph has {nodes} nodes, more than max_nodes={max_nodes}: pass a larger "
                              "max_nodes= to render, or draw less (jaxpr_graph's collapse= scopes or max_depth=)")
-        data = run_dot(digraph.source, fmt, timeout)
+        data = to_html(digraph, timeout=timeout).encode() if fmt == "html" else run_dot(digraph.source, fmt, timeout)
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return path
