@@ -6,9 +6,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 OUT    ?= out
 
-.PHONY: demo test lint notebooks notebooks-run notebook-figures test-slow test-all install graphviz bench-extra clean
+.PHONY: demo test lint notebooks notebooks-run notebook-figures test-slow test-all install graphviz chromium bench-extra clean
 
-install: $(STAMP) graphviz
+install: $(STAMP) graphviz chromium
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -29,6 +29,19 @@ graphviz:
 		echo "  Fedora:        sudo dnf install graphviz"; \
 		echo "  macOS:         brew install graphviz"; \
 		exit 1; \
+	fi
+
+# Chromium runs the HTML viewer's browser tests (driven by Playwright, pointed at this browser; Playwright's
+# own browser download is never used); install it with apt when we are root, else say how. The tests skip
+# without it.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium (apt-get install chromium) ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "Chromium is missing, so the HTML viewer's browser tests will be skipped. To run them:"; \
+		echo "  Debian/Ubuntu: sudo apt-get install chromium"; \
 	fi
 
 demo: install

@@ -175,3 +175,44 @@ def test_var_displays_inline_as_svg():
     svg = examples.apple()._repr_svg_()
     texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
     assert "apple" in texts and "price = 220" in texts and "2.2" in texts
+
+
+def test_every_node_has_a_tooltip_and_gradient_edges_are_numbered_backward():
+    import re
+    source = to_digraph(examples.two_layer()).source
+    nodes = [n for n in re.findall(r"^\t(\w+) \[(.*)\]$", source, re.M) if n[0] not in ("node", "edge")]
+    assert nodes and all("tooltip=" in attrs for _, attrs in nodes)
+    edges = {(a, b): int(k) for a, b, k in re.findall(r'^\t(\w+) -> (\w+) \[.*class="grad-step-(\d+)"', source, re.M)}
+    # the two_layer graph: 12 edges carry a gradient (every edge but none: t is an input too), numbered 0..11
+    assert sorted(edges.values()) == list(range(12))
+    assert [edge for edge, k in edges.items() if k == 0] == [("v11", "output")]
+    # backward order: an edge's cotangent comes after the gradient reaching its head from the output side
+    for (tail, head), k in edges.items():
+        if head != "output":
+            assert k > min(j for (t, _), j in edges.items() if t == head), (tail, head)
+    assert "grad-step" not in to_digraph(examples.two_layer(), show_grad=False).source
+
+
+def test_tooltips_say_equation_shape_value_and_gradient():
+    import re
+    source = to_digraph(examples.apple()).source
+    tips = dict(re.findall(r'^\t(\w+) \[.*tooltip="([^"]*)"', source, re.M))
+    assert tips["v2"] == "apple_price = apple × apple_num\\nshape () float64\\nvalue 200\\ngrad 1.1"
+    assert tips["v0"] == "apple (input)\\nshape () float64\\nvalue 100\\ngrad 2.2"
+
+
+def test_summaries_of_arrays():
+    import numpy as np
+
+    from graphviz_tools.render import summarize
+    assert summarize(np.array([1.0, 2.0, 3.0])) == "[1, 2, 3]"
+    values = np.arange(12.0).reshape(3, 4)
+    assert summarize(values) == f"min 0, mean 5.5, max 11, norm {np.sqrt((values ** 2).sum()):.4g}"
+
+
+@needs_dot
+def test_html_by_extension(tmp_path):
+    path = render(examples.apple(), tmp_path / "apple.html")
+    text = path.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "<svg" in text and "apple_price = apple × apple_num" in text
+    assert os.listdir(tmp_path) == ["apple.html"]
