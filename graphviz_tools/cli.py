@@ -97,8 +97,8 @@ def _build(args) -> tuple[str, object]:
         from jaxnet import zoo
 
         model = zoo.get(args.model, args.num_outputs)
-        return f"model_{args.model}", plot_model(model, args.input_shape, show_activations=args.show_activations,
-                                                 **layout)
+        return f"model_{args.model}", plot_model(model, args.input_shape, show_shapes=True, show_params=True,
+                                                 show_layer_activations=args.show_activations, **layout)
     check_number_format(args.number_format)  # before drawing: '{}{}' or 'abc' would fail or print no numbers
     root = EXAMPLES[args.command]()
     return args.command, to_digraph(root, show_grad=not args.no_grad, number_format=args.number_format, **layout)

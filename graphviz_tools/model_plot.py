@@ -1,117 +1,171 @@
-"""``plot_model`` for jaxnet models, in the manner of Keras' ``keras.utils.plot_model``."""
+"""``plot_model`` for jaxnet models, with the arguments, rows and look of Keras 3's ``keras.utils.plot_model``.
+
+Each layer is a box: a black title row "name (Class)", then one row per fact asked for ("Activation: relu",
+"Input shape: (None, 784)", "Output shape: (None, 128)", "Output dtype: float32"), as Keras writes them.
+Nested Sequential / Branch / Parallel containers are one box each, or, with ``expand_nested=True``, a dashed
+cluster named after them around their own layers. Boxes inside containers are titled with their parameter
+path ("deep/dense"), so that two layers named "dense" in different containers never read the same.
+"""
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
-import graphviz
+import jax
+import jax.numpy as jnp
 
-from graphviz_tools.render import check_rankdir
+from graphviz_tools.render import Digraph, check_rankdir
 from jaxnet import activations
 from jaxnet.layers import Layer, Shape
 from jaxnet.model import Branch, Parallel, Sequential
 from jaxnet.summary import count_params, format_shape, param_shapes
 
+CONTAINERS = (Sequential, Branch, Parallel)
+SPLINES = ("ortho", "curved", "polyline", "spline", "line", "true", "false", "none")
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """Which rows the boxes show."""
+
+    show_shapes: bool
+    show_dtype: bool
+    show_layer_names: bool
+    show_layer_activations: bool
+    show_params: bool
+
+
+def _box_label(title: str, rows: list[str]) -> str:
+    """Keras' box: a black header with the white, bold title, then one white row per fact."""
+    header = f'<font color="white" point-size="14"><b>{html.escape(title)}</b></font>'
+    cells = [f'<tr><td bgcolor="black">{header}</td></tr>']
+    cells += [f'<tr><td bgcolor="white">{html.escape(row)}</td></tr>' for row in rows]
+    return f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="6">{"".join(cells)}</table>>'
+
+
+def _output_dtype(layer: Layer, shape: Shape, dtype):
+    """The dtype ``layer`` returns for inputs of ``dtype`` (a tuple of them for several inputs), traced, not run."""
+    several = bool(shape) and isinstance(shape[0], tuple)
+    inputs = (tuple(jax.ShapeDtypeStruct((1, *s), d) for s, d in zip(shape, dtype)) if several
+              else jax.ShapeDtypeStruct((1, *shape), dtype))
+    out = jax.eval_shape(lambda p, x: layer.apply(p, x), param_shapes(layer, shape), inputs)
+    dtypes = tuple(leaf.dtype for leaf in jax.tree.leaves(out))
+    return dtypes[0] if not isinstance(out, tuple) else dtypes
+
+
+def _dtype_text(dtype) -> str:
+    return f"[{', '.join(str(d) for d in dtype)}]" if isinstance(dtype, tuple) else str(dtype)
+
 
 class _ModelPlot:
-    def __init__(self, show_shapes: bool, show_layer_names: bool, show_activations: bool):
-        self.show_shapes, self.show_layer_names, self.show_activations = show_shapes, show_layer_names, show_activations
-        self.dot = graphviz.Digraph(name="model")
+    def __init__(self, facts: _Facts, expand_nested: bool):
+        self.facts, self.expand_nested = facts, expand_nested
+        self.dot = Digraph(name="model")
         self.count = 0
-        self.top = None  # the model being drawn; Sequentials inside it are nested ones
 
-    def box(self, title: list[str], input_shape, output_shape, params: int | None) -> str:
-        """One layer's node: a table with its name (class), shapes and parameter count.
-
-        Each fact is its own table row: a "\n" inside an HTML-like label is dropped by Graphviz.
-        """
+    def box(self, graph, title: str, rows: list[str], tooltip: str) -> str:
         self.count += 1
         node_id = f"layer{self.count}"
-        rows = [f'<tr><td colspan="2" bgcolor="#dde6f5"><b>{html.escape(title[0])}</b></td></tr>']
-        rows += [f'<tr><td colspan="2">{html.escape(line)}</td></tr>' for line in title[1:]]
-        if self.show_shapes:
-            if input_shape is not None:
-                rows.append(f"<tr><td>Input shape</td><td>{html.escape(format_shape(input_shape))}</td></tr>")
-            rows.append(f"<tr><td>Output shape</td><td>{html.escape(format_shape(output_shape))}</td></tr>")
-        if params is not None:
-            rows.append(f"<tr><td>Params</td><td>{params:,}</td></tr>")
-        table = f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="4">{"".join(rows)}</table>>'
-        self.dot.node(node_id, table, shape="plaintext")
+        graph.node(node_id, _box_label(title, rows), shape="plaintext", tooltip=tooltip)
         return node_id
 
-    def title(self, name: str, layer: Layer) -> list[str]:
-        """The rows naming a layer: "name (Class)", then its activation if asked for."""
-        rows = [f"{name} ({type(layer).__name__})" if self.show_layer_names else type(layer).__name__]
-        activation = getattr(layer, "activation", None)
-        if self.show_activations and activation is not None:
-            rows.append(f"activation: {activations.name_of(activation)}")
+    def rows(self, layer: Layer, shape, out_shape, dtype, out_dtype) -> list[str]:
+        """One row per fact, worded as Keras 3 words them."""
+        rows = []
+        if self.facts.show_layer_activations and hasattr(layer, "activation"):
+            rows.append(f"Activation: {activations.name_of(layer.activation)}")
+        if self.facts.show_shapes:
+            if shape is not None:
+                rows.append(f"Input shape: {format_shape(shape)}")
+            rows.append(f"Output shape: {format_shape(out_shape)}")
+        if self.facts.show_dtype:
+            rows.append(f"Output dtype: {_dtype_text(out_dtype)}")
+        if self.facts.show_params and shape is not None:
+            rows.append(f"Params: {count_params(param_shapes(layer, shape)):,}")
         return rows
 
-    def draw(self, name: str, layer: Layer, shape: Shape, inputs: list[str],
-             prefix: str = "") -> tuple[list[str], Shape]:
-        """Draw ``layer`` fed by the nodes ``inputs``; returns its output nodes and output shape.
-
-        ``prefix`` is the path of the nested models around it ("deep/"), so that two
-        layers called "dense" in different models do not draw as the same name.
-        """
-        if isinstance(layer, Sequential):
-            if not prefix and self.top is None:  # the model itself: its layers are drawn bare
-                self.top = layer
-                for child_name, child in zip(layer.names, layer.layers):
-                    inputs, shape = self.draw(child_name, child, shape, inputs)
-                return inputs, shape
-            # a nested model: a labelled cluster around its layers, whose names carry its own
-            outer = self.dot
-            with outer.subgraph(name=f"cluster_{self.count}") as sub:
-                sub.attr(label=f"{prefix}{name} ({type(layer).__name__})", style="rounded,dashed", fontname="Helvetica")
-                self.dot = sub
-                for child_name, child in zip(layer.names, layer.layers):
-                    inputs, shape = self.draw(child_name, child, shape, inputs, f"{prefix}{name}/")
-                self.dot = outer
-            return inputs, shape
-        if isinstance(layer, (Branch, Parallel)):
-            outputs, shapes = [], []
-            child_shapes = layer.child_input_shapes(shape)
-            for i, (child_name, child, child_shape) in enumerate(zip(layer.names, layer.layers, child_shapes)):
-                child_inputs = inputs if isinstance(layer, Branch) else [inputs[i]]
-                out, out_shape = self.draw(child_name, child, child_shape, child_inputs, prefix)
-                outputs += out
-                shapes.append(out_shape)
-            return outputs, tuple(shapes)
+    def draw(self, graph, path: str, layer: Layer, shape: Shape, dtype, inputs: list[str]):
+        """Draw ``layer`` (called ``path``) fed by the nodes ``inputs``; returns (output nodes, shape, dtype)."""
+        kind = type(layer).__name__
+        title = f"{path} ({kind})" if self.facts.show_layer_names else kind
+        if isinstance(layer, CONTAINERS) and self.expand_nested:
+            with graph.subgraph(name="cluster_" + path.replace("/", "__")) as sub:
+                sub.attr(label=title, style="dashed", labeljust="l", fontname="Helvetica")
+                return self.children(sub, path + "/", layer, shape, dtype, inputs)
         out_shape = layer.output_shape(shape)
-        node = self.box(self.title(prefix + name, layer), shape, out_shape, count_params(param_shapes(layer, shape)))
-        for src in inputs:
+        out_dtype = _output_dtype(layer, shape, dtype) if self.facts.show_dtype else None
+        rows = self.rows(layer, shape, out_shape, dtype, out_dtype)
+        node = self.box(graph, title, rows, "\\n".join([f"{path} ({kind})", *rows]))
+        for src in inputs:  # in the top graph: a node named in a cluster's edge would join that cluster
             self.dot.edge(src, node)
-        return [node], out_shape
+        return [node], out_shape, out_dtype
+
+    def children(self, graph, prefix: str, container, shape, dtype, inputs: list[str]):
+        """A container's layers: chained for a Sequential, side by side for a Branch or Parallel."""
+        if isinstance(container, Sequential):
+            for name, child in zip(container.names, container.layers):
+                inputs, shape, dtype = self.draw(graph, prefix + name, child, shape, dtype, inputs)
+            return inputs, shape, dtype
+        outputs, shapes, dtypes = [], [], []
+        child_dtypes = dtype if isinstance(container, Parallel) else [dtype] * len(container.layers)
+        for i, (name, child, child_shape) in enumerate(zip(container.names, container.layers,
+                                                           container.child_input_shapes(shape))):
+            child_inputs = inputs if isinstance(container, Branch) else [inputs[i]]
+            out, out_shape, out_dtype = self.draw(graph, prefix + name, child, child_shape,
+                                                  child_dtypes[i] if self.facts.show_dtype else None, child_inputs)
+            outputs += out
+            shapes.append(out_shape)
+            dtypes.append(out_dtype)
+        return outputs, tuple(shapes), tuple(dtypes)
 
 
-def plot_model(model: Sequential, input_shape: Shape, *, show_shapes: bool = True, show_layer_names: bool = True,
-               show_activations: bool = False, rankdir: str = "TB") -> graphviz.Digraph:
-    """Draw a jaxnet model: one box per layer with its name, class, input/output shapes and parameter count.
+def plot_model(model: Sequential, input_shape: Shape, *, show_shapes: bool = False, show_dtype: bool = False,
+               show_layer_names: bool = True, rankdir: str = "TB", expand_nested: bool = False, dpi: int = 200,
+               show_layer_activations: bool = False, show_params: bool = False, splines: str = "ortho",
+               input_dtype=jnp.float32) -> Digraph:
+    """Draw a jaxnet model as Keras 3's ``plot_model`` draws a Keras one, and return the graph.
 
     Arguments:
-        model: a Sequential (Branch and Parallel inside it are drawn as forks).
-        input_shape: one example's shape without the batch axis; a tuple of shapes for several inputs.
-        show_shapes: print input and output shapes in each box.
-        show_layer_names: print the layer names beside their classes.
-        show_activations: print each layer's activation.
-        rankdir: "TB" (Keras' default) or "LR".
+        model: a Sequential (Branch, Parallel and Sequential may nest inside it).
+        input_shape: one example's shape without the batch axis; a tuple of shapes when the first layer is
+            a Parallel taking several inputs.
+        show_shapes: rows "Input shape: (None, ...)" and "Output shape: (None, ...)".
+        show_dtype: a row "Output dtype: float32" (traced with ``jax.eval_shape``, nothing is computed).
+        show_layer_names: title the boxes "name (Class)" rather than "Class".
+        rankdir: "TB" (Keras' default) or "LR", "BT", "RL".
+        expand_nested: draw nested containers as clusters around their layers (else one box each).
+        dpi: resolution of PNG output (Keras' default 200).
+        show_layer_activations: a row "Activation: relu" for layers with an activation.
+        show_params: a row "Params: 1,234" (not in Keras' plot, which leaves counts to ``summary``).
+        splines: how edges are drawn: "ortho" (Keras' right angles), "curved", "polyline", "spline", "line".
+        input_dtype: the dtype of the input, for ``show_dtype``.
 
     Returns:
-        The ``graphviz.Digraph`` (inline in Jupyter; write it with ``graphviz_tools.render``).
+        The Digraph (inline in Jupyter; ``graphviz_tools.render`` writes it to .png, .svg, .html ...).
     """
     check_rankdir(rankdir)
+    if splines not in SPLINES:
+        raise ValueError(f"splines must be one of {', '.join(SPLINES)}, got {splines!r}")
+    if not isinstance(dpi, (int, float)) or dpi <= 0:
+        raise ValueError(f"dpi must be a positive number, got {dpi!r}")
+    if not isinstance(model, Sequential):
+        raise TypeError(f"plot_model draws a jaxnet Sequential, got {type(model).__name__}: wrap the layer in "
+                        "Sequential([...])")
     input_shape = tuple(input_shape)
-    plot = _ModelPlot(show_shapes, show_layer_names, show_activations)
-    plot.dot.attr(rankdir=rankdir, fontname="Helvetica")
-    plot.dot.attr("node", fontname="Helvetica", fontsize="11")
-    several = isinstance(model.layers[0], Parallel) if model.layers else False
+    plot = _ModelPlot(_Facts(show_shapes, show_dtype, show_layer_names, show_layer_activations, show_params),
+                      expand_nested)
+    plot.dot.attr(rankdir=rankdir, dpi=str(dpi), splines=splines, concentrate="true", fontname="Helvetica")
+    plot.dot.attr("node", fontname="Helvetica", fontsize="12")
+    plot.dot.attr("edge", penwidth="2")
+    several = bool(model.layers) and isinstance(model.layers[0], Parallel)
     shapes = input_shape if several else (input_shape,)
     inputs = []
-    for i, shape in enumerate(shapes):
-        plot.count += 1
-        node_id = f"input{i}"
-        plot.dot.node(node_id, f"input_{i} (InputLayer)\n{format_shape(shape)}" if show_shapes
-                      else f"input_{i} (InputLayer)", shape="box", style="rounded")
-        inputs.append(node_id)
-    plot.draw(model.name or "sequential", model, input_shape, inputs)
+    for i, shape in enumerate(shapes):  # Keras' InputLayer boxes: only an output shape
+        name = "input_layer" + (f"_{i}" if i else "")
+        rows = [f"Output shape: {format_shape(shape)}"] if show_shapes else []
+        rows += [f"Output dtype: {jnp.dtype(input_dtype)}"] if show_dtype else []
+        title = f"{name} (InputLayer)" if show_layer_names else "InputLayer"
+        inputs.append(plot.box(plot.dot, title, rows, "\\n".join([f"{name} (InputLayer)", *rows])))
+    dtype = tuple([jnp.dtype(input_dtype)] * len(shapes)) if several else jnp.dtype(input_dtype)
+    plot.children(plot.dot, "", model, input_shape, dtype, inputs)
     return plot.dot

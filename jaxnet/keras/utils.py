@@ -24,29 +24,34 @@ def to_categorical(y, num_classes: int | None = None) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[y]
 
 
-def plot_model(model, to_file: str | os.PathLike = "model.png", show_shapes: bool = False,
-               show_layer_names: bool = True, rankdir: str = "TB", **options):
-    """Draw a Keras-face (or jaxnet) Sequential with ``graphviz_tools.plot_model`` and write it to ``to_file``.
+def plot_model(model, to_file: str | os.PathLike = "model.png", show_shapes: bool = False, show_dtype: bool = False,
+               show_layer_names: bool = False, rankdir: str = "TB", expand_nested: bool = False, dpi: int = 200,
+               show_layer_activations: bool = False, input_shape: tuple | None = None, **options):
+    """Draw a model and write the picture to ``to_file``, with Keras 3's arguments and defaults.
 
     Arguments:
         model: a ``keras.Sequential`` (built, so its input shape is known) or a ``jaxnet.Sequential``
-            given with ``input_shape=...`` in ``options``.
-        to_file: the image to write; its suffix picks the format.
-        show_shapes, show_layer_names, rankdir: as Keras' ``plot_model``.
-        options: more keywords for ``graphviz_tools.plot_model`` (``input_shape``, ``show_activations``).
+            given with ``input_shape=``.
+        to_file: the file to write; its suffix picks the format (.png, .svg, .pdf, .dot, .html).
+        show_shapes, show_dtype, show_layer_names, rankdir, expand_nested, dpi, show_layer_activations:
+            as in Keras' ``plot_model`` (one row per fact; nested models as clusters when expanded).
+        input_shape: one example's shape, for a model that does not know it.
+        options: more keywords for ``graphviz_tools.plot_model`` (``show_params``, ``splines``).
 
     Returns:
-        The ``graphviz.Digraph``.
+        The ``graphviz.Digraph`` (a notebook displays it inline).
     """
-    # imported here: graphviz is optional and only this function needs it
+    # imported here: only this function needs the visualizer
     from graphviz_tools import plot_model as draw
     from graphviz_tools import render
     network = getattr(model, "network", model)
-    input_shape = options.pop("input_shape", None) or getattr(model, "input_shape", None)
+    input_shape = input_shape or getattr(model, "input_shape", None)
     if input_shape is None:
-        raise ValueError("plot_model needs the input shape: build the model first or pass input_shape=...")
-    graph = draw(network, input_shape, show_shapes=show_shapes, show_layer_names=show_layer_names,
-                 rankdir=rankdir, **options)
+        raise ValueError("plot_model needs the input shape: build the model first (fit it, or give its first "
+                         "layer input_shape=...) or pass input_shape=...")
+    graph = draw(network, input_shape, show_shapes=show_shapes, show_dtype=show_dtype,
+                 show_layer_names=show_layer_names, rankdir=rankdir, expand_nested=expand_nested, dpi=dpi,
+                 show_layer_activations=show_layer_activations, **options)
     render(graph, to_file)
     return graph
 

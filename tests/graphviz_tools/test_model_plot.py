@@ -1,56 +1,159 @@
+"""plot_model as Keras 3 draws it, checked on what a person sees: the <text> elements of the SVG drawn by dot.
+
+The expected rows are written as Keras 3's ``plot_model`` words them (keras/src/utils/model_visualization.py:
+"name (Class)", "Activation: relu", "Input shape: (None, ...)", "Output shape: (None, ...)", "Output dtype:
+float32"), with the shapes worked out by hand from the convolution formula OH = (H - FH) / S + 1.
+"""
+import re
 import shutil
+import xml.etree.ElementTree as ET
 
 import pytest
 
 from graphviz_tools import plot_model, render
-from jaxnet import zoo
+from jaxnet import keras, zoo
+from jaxnet.layers import Concatenate, Dense, Identity
+from jaxnet.model import Parallel, Sequential
+
+SVG = "{http://www.w3.org/2000/svg}"
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 
 
-def test_cnn_plot_has_names_shapes_and_params():
-    source = plot_model(zoo.cnn(), (32, 32, 3), show_activations=True).source
-    for text in ["conv2d (Conv2D)", "(None, 30, 30, 32)", "896", "18,496", "65,600", "dense_1 (Dense)",
-                 "activation: relu", "input_0 (InputLayer)", "rankdir=TB"]:
-        assert text in source, text
+def _svg(graph, tmp_path):
+    return ET.parse(render(graph, tmp_path / "model.svg")).getroot()
 
 
-def test_options():
-    source = plot_model(zoo.mlp(), (28, 28), show_shapes=False, show_layer_names=False, rankdir="LR").source
-    assert "Output shape" not in source and "dense (Dense)" not in source and "Dense" in source
-    assert "rankdir=LR" in source
+def _box_list(root) -> list[tuple[str, list[str]]]:
+    """(title row, the rows under it) for every box, each read top to bottom as a person reads it."""
+    boxes = []
+    for node in root.iter(f"{SVG}g"):
+        if node.get("class") == "node":
+            texts = sorted(node.iter(f"{SVG}text"), key=lambda t: float(t.get("y")))
+            rows = ["".join(t.itertext()).strip() for t in texts]
+            boxes.append((rows[0], rows[1:]))
+    return boxes
 
 
-def test_wide_and_deep_forks_and_joins():
-    source = plot_model(zoo.wide_and_deep(), (8,)).source
-    assert "wide (Identity)" in source and "concatenate (Concatenate)" in source
-    # input->flatten, flatten->wide, flatten->dense, dense->dense_1, wide->concat, dense_1->concat, concat->dense
-    assert source.count("->") == 7
+def _boxes(root) -> dict[str, list[str]]:
+    boxes = _box_list(root)
+    assert len({title for title, _ in boxes}) == len(boxes), "two boxes read the same"
+    return dict(boxes)
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def _cluster_labels(root) -> list[str]:
+    return ["".join(t.itertext()) for g in root.iter(f"{SVG}g") if g.get("class") == "cluster"
+            for t in g.iter(f"{SVG}text")]
+
+
+@needs_dot
+def test_cnn_boxes_read_as_in_keras(tmp_path):
+    boxes = _boxes(_svg(plot_model(zoo.cnn(), (32, 32, 3), show_shapes=True, show_dtype=True,
+                                   show_layer_activations=True), tmp_path))
+    conv = lambda size: size - 3 + 1  # noqa: E731  3x3 kernel, stride 1, no padding
+    s1 = conv(32)        # 30
+    s2 = s1 // 2         # 15
+    s3 = conv(s2)        # 13
+    s4 = s3 // 2         # 6
+    s5 = conv(s4)        # 4
+    f32 = "Output dtype: float32"
+    assert boxes == {
+        "input_layer (InputLayer)": ["Output shape: (None, 32, 32, 3)", f32],
+        "conv2d (Conv2D)": ["Activation: relu", "Input shape: (None, 32, 32, 3)", f"Output shape: (None, {s1}, {s1}, 32)", f32],
+        "max_pooling2d (MaxPooling2D)": [f"Input shape: (None, {s1}, {s1}, 32)", f"Output shape: (None, {s2}, {s2}, 32)", f32],
+        "conv2d_1 (Conv2D)": ["Activation: relu", f"Input shape: (None, {s2}, {s2}, 32)", f"Output shape: (None, {s3}, {s3}, 64)", f32],
+        "max_pooling2d_1 (MaxPooling2D)": [f"Input shape: (None, {s3}, {s3}, 64)", f"Output shape: (None, {s4}, {s4}, 64)", f32],
+        "conv2d_2 (Conv2D)": ["Activation: relu", f"Input shape: (None, {s4}, {s4}, 64)", f"Output shape: (None, {s5}, {s5}, 64)", f32],
+        "flatten (Flatten)": [f"Input shape: (None, {s5}, {s5}, 64)", f"Output shape: (None, {s5 * s5 * 64})", f32],
+        "dense (Dense)": ["Activation: relu", f"Input shape: (None, {s5 * s5 * 64})", "Output shape: (None, 64)", f32],
+        "dense_1 (Dense)": ["Activation: softmax", "Input shape: (None, 64)", "Output shape: (None, 10)", f32],
+    }
+
+
+@needs_dot
+def test_keras_defaults_and_options(tmp_path):
+    # Keras' defaults: no shapes, no dtype, no activations; one box per layer with its name and class
+    boxes = _boxes(_svg(plot_model(zoo.mlp(), (28, 28)), tmp_path))
+    assert boxes == {title: [] for title in ["input_layer (InputLayer)", "flatten (Flatten)", "dense (Dense)",
+                                             "dropout (Dropout)", "dense_1 (Dense)"]}
+    boxes = _box_list(_svg(plot_model(zoo.mlp(), (28, 28), show_layer_names=False, show_params=True), tmp_path))
+    assert sorted(boxes) == sorted([("InputLayer", []), ("Flatten", ["Params: 0"]), ("Dense", ["Params: 100,480"]),
+                                    ("Dropout", ["Params: 0"]), ("Dense", ["Params: 1,290"])])  # 784*128+128, 128*10+10
+    assert "rankdir=LR" in plot_model(zoo.mlp(), (28, 28), rankdir="LR").source
+    # dpi scales the picture as in Keras: the SVG's size in points is its layout size times dpi / 72
+    sizes = {}
+    for dpi in (72, 144):
+        root = _svg(plot_model(zoo.mlp(), (28, 28), dpi=dpi), tmp_path)
+        sizes[dpi] = float(root.get("width").removesuffix("pt"))
+        assert sizes[dpi] == pytest.approx(float(root.get("viewBox").split()[2]) * dpi / 72, abs=1)
+    assert sizes[144] == pytest.approx(2 * sizes[72], abs=2)
+
+
+@needs_dot
+def test_nested_models_are_one_box_unless_expanded(tmp_path):
+    root = _svg(plot_model(zoo.wide_and_deep(), (8,), show_shapes=True), tmp_path)
+    boxes = _boxes(root)
+    assert boxes["branch (Branch)"] == ["Input shape: (None, 8)", "Output shape: [(None, 8), (None, 30)]"]
+    assert _cluster_labels(root) == [] and not any("deep" in title for title in boxes)
+    assert len([g for g in root.iter(f"{SVG}g") if g.get("class") == "edge"]) == 4  # a chain of five boxes
+
+    root = _svg(plot_model(zoo.wide_and_deep(), (8,), show_shapes=True, expand_nested=True), tmp_path)
+    boxes = _boxes(root)
+    assert sorted(_cluster_labels(root)) == ["branch (Branch)", "branch/deep (Sequential)"]
+    assert boxes["branch/deep/dense (Dense)"] == ["Input shape: (None, 8)", "Output shape: (None, 30)"]
+    assert boxes["branch/deep/dense_1 (Dense)"] == ["Input shape: (None, 30)", "Output shape: (None, 30)"]
+    assert boxes["branch/wide (Identity)"] == ["Input shape: (None, 8)", "Output shape: (None, 8)"]
+    assert boxes["concatenate (Concatenate)"] == ["Input shape: [(None, 8), (None, 30)]", "Output shape: (None, 38)"]
+    assert boxes["dense (Dense)"] == ["Input shape: (None, 38)", "Output shape: (None, 1)"]
+    # what is drawn inside the branch's box is the branch's layers, and nothing else
+    cluster = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "cluster"
+                   and g.find(f"{SVG}title").text == "cluster_branch")
+    points = [tuple(map(float, p.split(","))) for p in cluster.find(f"{SVG}polygon").get("points").split()]
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    inside = {"".join(t.itertext()) for t in root.iter(f"{SVG}text")
+              if min(xs) < float(t.get("x")) < max(xs) and min(ys) < float(t.get("y")) < max(ys)}
+    titles_inside = {t for t in inside if t in boxes}
+    assert titles_inside == {"branch/deep/dense (Dense)", "branch/deep/dense_1 (Dense)", "branch/wide (Identity)"}
+
+
+@needs_dot
+def test_several_inputs(tmp_path):
+    deep = Sequential([Dense(30, activation="relu")], name="deep")
+    model = Sequential([Parallel([Identity(name="wide"), deep]), Concatenate(), Dense(1)])
+    root = _svg(plot_model(model, ((5,), (6,)), show_shapes=True), tmp_path)
+    boxes = _boxes(root)
+    assert boxes["input_layer (InputLayer)"] == ["Output shape: (None, 5)"]
+    assert boxes["input_layer_1 (InputLayer)"] == ["Output shape: (None, 6)"]
+    assert boxes["parallel (Parallel)"] == ["Input shape: [(None, 5), (None, 6)]",
+                                            "Output shape: [(None, 5), (None, 30)]"]
+    edges = [g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g") if g.get("class") == "edge"]
+    assert len(edges) == 4  # two inputs into the parallel box, then concatenate, then dense
+    boxes = _boxes(_svg(plot_model(model, ((5,), (6,)), show_shapes=True, expand_nested=True), tmp_path))
+    assert boxes["parallel/deep/dense (Dense)"] == ["Input shape: (None, 6)", "Output shape: (None, 30)"]
+    assert boxes["parallel/wide (Identity)"] == ["Input shape: (None, 5)", "Output shape: (None, 5)"]
+
+
+@needs_dot
+def test_keras_face_plot_model_has_keras_defaults(tmp_path):
+    model = keras.Sequential([keras.Input(shape=(4,)), Dense(8, activation="relu"), Dense(3)])
+    keras.utils.plot_model(model, to_file=tmp_path / "model.svg", show_shapes=True, show_layer_activations=True)
+    boxes = _box_list(ET.parse(tmp_path / "model.svg").getroot())
+    # Keras' plot_model titles boxes by class unless show_layer_names=True
+    assert sorted(boxes) == [("Dense", ["Activation: linear", "Input shape: (None, 8)", "Output shape: (None, 3)"]),
+                             ("Dense", ["Activation: relu", "Input shape: (None, 4)", "Output shape: (None, 8)"]),
+                             ("InputLayer", ["Output shape: (None, 4)"])]
+    assert re.search(r'dpi=200', keras.utils.plot_model(model, to_file=tmp_path / "m.dot").source)
+
+
+@needs_dot
 def test_renders_png(tmp_path):
     data = render(plot_model(zoo.cnn(), (32, 32, 3)), tmp_path / "cnn.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def _svg_texts(graph, tmp_path):
-    """The text a person sees: one string per <text> element of the SVG drawn by real dot."""
-    import xml.etree.ElementTree as ET
-    root = ET.parse(render(graph, tmp_path / "model.svg")).getroot()
-    return ["".join(t.itertext()).strip() for t in root.iter("{http://www.w3.org/2000/svg}text")]
-
-
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
-def test_svg_shows_one_row_per_fact(tmp_path):
-    texts = _svg_texts(plot_model(zoo.cnn(), (32, 32, 3), show_activations=True), tmp_path)
-    assert "conv2d (Conv2D)" in texts and "activation: relu" in texts and "dense (Dense)" in texts
-    assert not any("Dense)activation" in t or "Conv2D)activation" in t for t in texts)
-
-
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
-def test_wide_and_deep_names_the_nested_model(tmp_path):
-    texts = _svg_texts(plot_model(zoo.wide_and_deep(), (8,)), tmp_path)
-    titles = [t for t in texts if t.endswith(")") and "(" in t and not t.startswith("(")]
-    # every layer box has a distinct title; the deep path's layers carry its name, and it is labelled
-    assert len(titles) == len(set(titles)), titles
-    assert "deep (Sequential)" in texts
-    assert "deep/dense (Dense)" in texts and "deep/dense_1 (Dense)" in texts and "dense (Dense)" in texts
+def test_bad_arguments_say_what_to_do():
+    with pytest.raises(ValueError, match="dpi must be a positive number"):
+        plot_model(zoo.mlp(), (28, 28), dpi=0)
+    with pytest.raises(ValueError, match="splines must be one of ortho"):
+        plot_model(zoo.mlp(), (28, 28), splines="zigzag")
+    with pytest.raises(TypeError, match=r"wrap the layer in Sequential"):
+        plot_model(Dense(3), (4,))
