@@ -67,8 +67,9 @@ def pages(tmp_path_factory):
     model = zoo.mlp()
     params = model.init(jax.random.key(0), (28, 28))
     mlp = jaxpr_graph(lambda p, x: model.apply(p, x))(params, jnp.ones((2, 28, 28)))
-    two_layer = examples.two_layer()
+    two_layer, softmax_loss = examples.two_layer(), examples.softmax_loss()
     return {"two_layer": (render(two_layer, folder / "two_layer.html"), two_layer),
+            "softmax_loss": (render(softmax_loss, folder / "softmax_loss.html"), softmax_loss),
             "mlp": (render(mlp, folder / "mlp.html"), mlp)}
 
 
@@ -146,6 +147,15 @@ def test_step_through_reveals_the_cotangents_in_backward_order(pages, open_page)
     assert len(page.evaluate(VISIBLE_GRADIENTS)) == 2
     page.locator("#step-slider").fill("7")
     assert len(page.evaluate(VISIBLE_GRADIENTS)) == 7 and page.inner_text("#step-label").startswith("step 7 ")
+
+    page = open_page(pages["softmax_loss"][0])  # the book's Softmax-with-Loss: the score's gradient is y - t
+    a, t = np.array([0.3, 2.9, 4.0]), np.array([0.0, 0.0, 1.0])
+    y_minus_t = np.exp(a) / np.exp(a).sum() - t
+    page.click("#step-reset")
+    page.click("#step-next")
+    assert page.evaluate(VISIBLE_GRADIENTS) == ["1"]
+    page.click("#step-next")
+    assert sorted(page.evaluate(VISIBLE_GRADIENTS)) == ["1", "[" + ", ".join(f"{v:.4g}" for v in y_minus_t) + "]"]
 
 
 @needs_browser
