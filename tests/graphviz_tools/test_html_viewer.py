@@ -118,11 +118,20 @@ def test_html_is_one_self_contained_file(pages):
 
 
 @needs_dot
-def test_digraphs_display_inline_in_jupyter():
-    graph = to_digraph(examples.apple())
-    assert graph._repr_svg_().lstrip().startswith("<?xml") and "<svg" in graph._repr_svg_()
-    frame = graph._repr_html_()
-    assert frame.startswith("<iframe srcdoc=") and "step-slider" in frame and "&lt;svg" in frame
+def test_every_graph_displays_inline_in_jupyter():
+    from IPython.core.formatters import DisplayFormatter
+
+    from graphviz_tools import grad_graph, plot_model
+    formatter = DisplayFormatter()  # what a notebook receives for an expression's value
+    graphs = {"to_digraph": to_digraph(examples.apple()), "plot_model": plot_model(zoo.mlp(), (28, 28)),
+              "jaxpr_graph": jaxpr_graph(jnp.sin)(1.0), "grad_graph": grad_graph(jnp.sin)(1.0),
+              "Var": examples.apple()}
+    for name, graph in graphs.items():
+        data, _ = formatter.format(graph)
+        assert "<svg" in data["image/svg+xml"], name
+    for name in ("to_digraph", "plot_model"):  # and as the interactive viewer, which notebooks prefer
+        frame = formatter.format(graphs[name])[0]["text/html"]
+        assert frame.startswith("<iframe srcdoc=") and "step-slider" in frame and "&lt;svg" in frame
 
 
 @needs_browser
