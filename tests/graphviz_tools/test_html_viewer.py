@@ -246,3 +246,17 @@ def test_pan_and_zoom(pages, open_page):
     assert panned[2:] == zoomed[2:] and panned[0] > zoomed[0] and panned[1] > zoomed[1]  # dragged left and up
     page.click("#zoom-fit")
     assert view() == full
+
+
+@needs_browser
+def test_the_notebook_frame_runs_the_viewer(browser):
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.set_content("<html><body>" + to_digraph(examples.apple())._repr_html_() + "</body></html>")
+    frame = page.frame_locator("iframe")
+    assert frame.locator("#step-label").inner_text() == "step 5 / 5"  # apple: 4 input edges + the output's
+    frame.locator("#step-reset").click()
+    frame.locator("#step-next").click()
+    assert frame.locator("#step-label").inner_text() == "step 1 / 5" and errors == []
+    page.close()
