@@ -157,3 +157,29 @@ def test_bad_arguments_say_what_to_do():
         plot_model(zoo.mlp(), (28, 28), splines="zigzag")
     with pytest.raises(TypeError, match=r"wrap the layer in Sequential"):
         plot_model(Dense(3), (4,))
+
+
+@pytest.mark.slow  # importing Keras takes a while
+@needs_dot
+def test_same_facts_as_keras_3(tmp_path, monkeypatch):
+    """Keras 3 (the `bench` extra) labels the same CNN with its own make_layer_label: the facts must match."""
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    real_keras = pytest.importorskip("keras", minversion="3", reason="Keras 3 is not installed: make bench-extra")
+    visualization = pytest.importorskip("keras.src.utils.model_visualization")
+    model = zoo.cnn()
+    ours = _boxes(_svg(plot_model(model, (32, 32, 3), show_shapes=True, show_dtype=True,
+                                  show_layer_activations=True), tmp_path))
+    L = real_keras.layers
+    twins = {"Conv2D": lambda c, name: L.Conv2D(c.filters, c.kernel_size, strides=c.strides, padding=c.padding,
+                                                  activation=c.activation, name=name),
+             "MaxPooling2D": lambda c, name: L.MaxPooling2D(c.pool_size, name=name),
+             "Flatten": lambda c, name: L.Flatten(name=name),
+             "Dense": lambda c, name: L.Dense(c.units, activation=c.activation, name=name)}
+    layers = [twins[type(layer).__name__](layer, name) for name, layer in zip(model.names, model.layers)]
+    keras_model = real_keras.Sequential([real_keras.Input((32, 32, 3)), *layers])
+    for layer in keras_model.layers:
+        label = visualization.make_layer_label(layer, show_layer_names=True, show_layer_activations=True,
+                                               show_dtype=True, show_shapes=True, show_trainable=False)
+        facts = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", label)]
+        assert ours[facts[0]] == facts[1:], facts[0]
+    assert len(keras_model.layers) == len(ours) - 1 == 8  # every box but the input compared
