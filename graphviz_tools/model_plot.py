@@ -134,7 +134,7 @@ def plot_model(model: Sequential, input_shape: Shape, *, show_shapes: bool = Fal
         show_layer_names: title the boxes "name (Class)" rather than "Class".
         rankdir: "TB" (Keras' default) or "LR", "BT", "RL".
         expand_nested: draw nested containers as clusters around their layers (else one box each).
-        dpi: resolution of PNG output (Keras' default 200).
+        dpi: resolution of PNG output (Keras' default 200); SVG, PDF and HTML are drawn at scale.
         show_layer_activations: a row "Activation: relu" for layers with an activation.
         show_params: a row "Params: 1,234" (not in Keras' plot, which leaves counts to ``summary``).
         splines: how edges are drawn: "ortho" (Keras' right angles), "curved", "polyline", "spline", "line".
@@ -154,7 +154,8 @@ def plot_model(model: Sequential, input_shape: Shape, *, show_shapes: bool = Fal
     input_shape = tuple(input_shape)
     plot = _ModelPlot(_Facts(show_shapes, show_dtype, show_layer_names, show_layer_activations, show_params),
                       expand_nested)
-    plot.dot.attr(rankdir=rankdir, dpi=str(dpi), splines=splines, concentrate="true", fontname="Helvetica")
+    plot.dot.dpi = dpi  # PNG resolution, given to dot by render (see render.Digraph)
+    plot.dot.attr(rankdir=rankdir, splines=splines, concentrate="true", fontname="Helvetica")
     plot.dot.attr("node", fontname="Helvetica", fontsize="12")
     plot.dot.attr("edge", penwidth="2")
     several = bool(model.layers) and isinstance(model.layers[0], Parallel)

@@ -101,7 +101,11 @@ class Digraph(graphviz.Digraph):
 
     ``graphviz.Digraph`` already offers the SVG through ``_repr_mimebundle_``; this adds ``_repr_html_``
     (the viewer of ``graphviz_tools.html_viewer`` in an iframe), which notebook front ends prefer.
+    ``dpi`` is the resolution of PNG output. It is not a graph attribute because Graphviz 2.4x writes an SVG
+    drawn with any dpi but 72 scaled past its own viewBox (cut off), so vector output never gets it.
     """
+
+    dpi: float | None = None
 
     def _repr_svg_(self) -> str:
         return run_dot(self.source, "svg").decode()
@@ -240,13 +244,15 @@ def count_nodes(source: str) -> int:
     return count
 
 
-def run_dot(source: str, fmt: str, timeout: float = DOT_TIMEOUT_S) -> bytes:
+def run_dot(source: str, fmt: str, timeout: float = DOT_TIMEOUT_S, dpi: float | None = None) -> bytes:
     """Lay out ``source`` with ``dot -T fmt``, killed after ``timeout`` seconds so a huge graph cannot hang.
 
-    (The graphviz package's ``pipe`` has no timeout in the installed version, so dot is run directly.)
+    ``dpi`` sets the resolution of PNG output. (The graphviz package's ``pipe`` has no timeout in the
+    installed version, so dot is run directly.)
     """
+    resolution = [f"-Gdpi={dpi:g}"] if dpi and fmt == "png" else []
     try:
-        done = subprocess.run([require_dot(), f"-T{fmt}"], input=source.encode(), capture_output=True,
+        done = subprocess.run([require_dot(), f"-T{fmt}", *resolution], input=source.encode(), capture_output=True,
                               timeout=timeout)
     except subprocess.TimeoutExpired:
         raise TimeoutError(f"dot took more than {timeout:g} s; pass a larger timeout= to render, or draw less "
@@ -291,7 +297,8 @@ def render(graph: Var | graphviz.Digraph | graphviz.Graph, path: str | os.PathLi
         if nodes > max_nodes:
             raise ValueError(f"the graph has {nodes} nodes, more than max_nodes={max_nodes}: pass a larger "
                              "max_nodes= to render, or draw less (jaxpr_graph's collapse= scopes or max_depth=)")
-        data = to_html(digraph, timeout=timeout).encode() if fmt == "html" else run_dot(digraph.source, fmt, timeout)
+        data = (to_html(digraph, timeout=timeout).encode() if fmt == "html"
+                else run_dot(digraph.source, fmt, timeout, getattr(digraph, "dpi", None)))
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return path

@@ -309,8 +309,9 @@
     stepLabel.textContent = "step " + step + " / " + steps;
   }
 
-  if (steps === 0) {
+  if (steps === 0) { // no gradients drawn: no step-through, and no colour legend for them
     document.getElementById("step-controls").hidden = true;
+    for (const key of document.querySelectorAll("#legend .fwd, #legend .grad")) key.hidden = true;
   } else {
     document.getElementById("step-reset").addEventListener("click", () => setStep(0, true));
     document.getElementById("step-back").addEventListener("click", () => setStep(step - 1, true));
