@@ -90,7 +90,7 @@ def summarize(value, number_format: str | Callable = "{:.4g}", max_elements: int
     fmt = number_format.format if isinstance(number_format, str) else number_format
     arr = np.asarray(value)
     if arr.size <= max_elements or not np.issubdtype(arr.dtype, np.number):
-        return format_value(arr, number_format, max_elements=max(max_elements, 1))
+        return format_value(arr, number_format, max_elements=max_elements)
     flat = arr.astype(float).ravel()
     return (f"min {fmt(flat.min())}, mean {fmt(flat.mean())}, max {fmt(flat.max())}, "
             f"norm {fmt(float(np.linalg.norm(flat)))}")
@@ -141,8 +141,8 @@ def edge_label(top: str, bottom: str | None) -> str:
 
 
 def to_digraph(root: Var, *, rankdir: str = "LR", number_format: str | Callable = "{:.4g}",
-               show_grad: bool = True, title: str | None = None) -> graphviz.Digraph:
-    """The traced graph ending at ``root`` as a ``graphviz.Digraph`` (it displays inline in Jupyter).
+               show_grad: bool = True, title: str | None = None) -> Digraph:
+    """The traced graph ending at ``root`` as a ``Digraph`` (Jupyter shows it as the HTML viewer).
 
     Arguments:
         root: the output Var (after ``backward()`` if gradients are to be shown).
