@@ -50,7 +50,9 @@ demo: install
 	$(BIN)/python -m graphviz_tools apple --format png --out $(OUT)/graphs
 	$(BIN)/python -m graphviz_tools apple_orange --format svg --out $(OUT)/graphs
 	$(BIN)/python -m graphviz_tools apple_orange --format png --out $(OUT)/graphs
-	@echo "Backprop graphs of the book's apple examples are in $(OUT)/graphs/ (open the .svg in a browser)."
+	$(BIN)/python -m graphviz_tools two_layer --format html --out $(OUT)/graphs
+	@echo "Backprop graphs of the book's apple examples are in $(OUT)/graphs/ (open the .svg in a browser);"
+	@echo "$(OUT)/graphs/two_layer.html is the interactive viewer (search, collapse, step through the backward pass)."
 	$(BIN)/python -m jaxnet train --model mlp --dataset digits --epochs 40 --out $(OUT)/mlp
 	$(BIN)/python -m jaxnet train --model cnn --dataset digits --epochs 15 --out $(OUT)/cnn
 	$(BIN)/python -m benchmarks.grad_speed --quick --plot $(OUT)/grad_speed.png --json $(OUT)/grad_speed.json
