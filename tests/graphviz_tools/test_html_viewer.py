@@ -121,11 +121,10 @@ def test_html_is_one_self_contained_file(pages):
 def test_every_graph_displays_inline_in_jupyter():
     from IPython.core.formatters import DisplayFormatter
 
-    from graphviz_tools import grad_graph, plot_model
+    from graphviz_tools import plot_model
     formatter = DisplayFormatter()  # what a notebook receives for an expression's value
     graphs = {"to_digraph": to_digraph(examples.apple()), "plot_model": plot_model(zoo.mlp(), (28, 28)),
-              "jaxpr_graph": jaxpr_graph(jnp.sin)(1.0), "grad_graph": grad_graph(jnp.sin)(1.0),
-              "Var": examples.apple()}
+              "jaxpr_graph": jaxpr_graph(jnp.sin)(1.0), "Var": examples.apple()}
     for name, graph in graphs.items():
         data, _ = formatter.format(graph)
         assert "<svg" in data["image/svg+xml"], name
