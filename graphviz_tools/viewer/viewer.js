@@ -188,6 +188,10 @@
     for (const c of clusters) c.collapsed = false;
     refresh();
   });
+  document.getElementById("collapse-all").addEventListener("click", () => { // the top-level picture
+    for (const c of clusters) c.collapsed = c.parent === null;
+    refresh();
+  });
 
   // ---------------------------------------------------------------- drill down, with a breadcrumb back
   function drill(cluster) {

@@ -217,6 +217,10 @@ def test_collapse_and_drill_into_a_layer(pages, open_page):
         assert layer.locator("text.collapsed-note").text_content() == f"{len(members)} nodes (click to expand)"
         layer.locator("text", has_text=re.compile(f"^{label}$")).click()  # and come back
         assert set(page.evaluate(VISIBLE_NODES)) == every
+    page.click("#collapse-all")  # only what no layer holds stays
+    assert set(page.evaluate(VISIBLE_NODES)) == every - set().union(*(m for _, m in clusters.values()))
+    page.click("#expand-all")
+    assert set(page.evaluate(VISIBLE_NODES)) == every
     full = [float(v) for v in page.get_attribute("svg", "viewBox").split()]
     layer.locator("text", has_text=re.compile(f"^{label}$")).dblclick()  # drill into "dense"
     assert page.inner_text("#breadcrumb") == f"All \u203a {label}"
