@@ -5,7 +5,9 @@ Each layer is a frozen dataclass whose constructor reads like Keras'
 
 - ``output_shape(input_shape)``: shape inference without data (shapes exclude the batch axis);
 - ``init(key, input_shape) -> params`` with named params (``{"w": ..., "b": ...}``; ``{}`` if none);
-- ``apply(params, x, *, key=None, training=False)`` on a batch ``x`` (batch axis first).
+- ``apply(params, x, *, key=None, training=False)`` on a batch ``x`` (batch axis first);
+- ``apply_with_state(params, x, *, key=None, training=False, mask=None) -> (y, state)``: the same, plus
+  the layer's non-trainable state (``jaxnet.state``), which training updates; ``{}`` for most layers.
 
 Containers (``jaxnet.model``) follow the same contract, so layers and models nest.
 
@@ -70,6 +72,21 @@ class Layer:
     def apply(self, params: Params, x: jax.Array, *, key: jax.Array | None = None, training: bool = False):
         """Run the layer on a batch ``x``; ``key`` and ``training`` matter only to stochastic layers."""
         raise NotImplementedError
+
+    def apply_with_state(self, params: Params, x: jax.Array, *, key: jax.Array | None = None,
+                         training: bool = False, mask: jax.Array | None = None) -> tuple[Any, Params]:
+        """Run the layer and return its non-trainable state as well (see ``jaxnet.state``).
+
+        Arguments:
+            params, x, key, training: as for ``apply``.
+            mask: optional ``(batch,)`` weights, 0 for padding examples that batch statistics must ignore.
+
+        Returns:
+            ``(y, state)``: the output, and the entries of ``params`` that are state rather than weights
+            (BatchNormalization's moving statistics), updated when ``training``; ``{}`` for a stateless layer.
+        """
+        del mask
+        return self.apply(params, x, key=key, training=training), {}
 
 
 def check_shape(shape: Any) -> Shape:

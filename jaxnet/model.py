@@ -5,6 +5,10 @@ Containers are layers too (``output_shape``, ``init``, ``apply``: the contract o
 layers' unique names (``params["dense_1"]["w"]``), in layer order, and every child
 runs inside a ``jax.named_scope`` of its name, so jaxprs, profiles and graphs show
 the model's structure.
+
+A container threads its children's non-trainable state (``apply_with_state``, see
+``jaxnet.state``): the state of a model is ``{child_name: child_state}`` for the children
+that have any, so it mirrors the parameter tree.
 """
 from __future__ import annotations
 
@@ -73,6 +77,10 @@ class _Container(Layer):
         Returns:
             ``{layer_name: layer_params}`` in layer order.
         """
+        if not self.layers:
+            kind = type(self).__name__
+            raise ValueError(f"{kind}{f' {self.name!r}' if self.name else ''} has no layers: add some, e.g. "
+                             f"{kind}([Dense(10)]) or model.add(Dense(10)), before building or training it")
         shapes = self.child_input_shapes(check_shape(input_shape))
         keys = _split(key, len(self.layers))
         return {name: layer.init(k, s) for name, layer, k, s in zip(self.names, self.layers, keys, shapes)}
@@ -80,6 +88,18 @@ class _Container(Layer):
     def _children(self, key):
         """(name, layer, key) for each child, the key split only when given."""
         return zip(self.names, self.layers, _split(key, len(self.layers)))
+
+    def _run(self, name, layer, params, x, state: dict, **kwargs):
+        """Apply one child in a named scope, keeping its state under its name; returns its output."""
+        with jax.named_scope(name):  # groups the layer's operations in jaxprs and profiles
+            y, child_state = layer.apply_with_state(params[name], x, **kwargs)
+        if child_state:
+            state[name] = child_state
+        return y
+
+    def apply(self, params, x, *, key=None, training=False):
+        """Run the children (see ``apply_with_state``) and return the output only."""
+        return self.apply_with_state(params, x, key=key, training=training)[0]
 
 
 @dataclass(frozen=True, init=False)
@@ -98,12 +118,16 @@ class Sequential(_Container):
             input_shape = layer.output_shape(input_shape)
         return input_shape
 
-    def apply(self, params, x, *, key=None, training=False):
-        """Run the layers in order; ``key`` is split so each stochastic layer gets its own."""
+    def apply_with_state(self, params, x, *, key=None, training=False, mask=None):
+        """Run the layers in order; ``key`` is split so each stochastic layer gets its own.
+
+        Returns:
+            ``(output, state)``, the state keyed by layer name (``{}`` when no layer has any).
+        """
+        state: dict = {}
         for name, layer, k in self._children(key):
-            with jax.named_scope(name):  # groups the layer's operations in jaxprs and profiles
-                x = layer.apply(params[name], x, key=k, training=training)
-        return x
+            x = self._run(name, layer, params, x, state, key=k, training=training, mask=mask)
+        return x, state
 
     def summary(self, input_shape: Shape) -> str:
         """The Keras-3-style summary table as text; nothing is allocated to compute it.
@@ -127,12 +151,11 @@ class Branch(_Container):
     def output_shape(self, input_shape):
         return tuple(layer.output_shape(input_shape) for layer in self.layers)
 
-    def apply(self, params, x, *, key=None, training=False):
-        outputs = []
-        for name, layer, k in self._children(key):
-            with jax.named_scope(name):
-                outputs.append(layer.apply(params[name], x, key=k, training=training))
-        return tuple(outputs)
+    def apply_with_state(self, params, x, *, key=None, training=False, mask=None):
+        state: dict = {}
+        outputs = tuple(self._run(name, layer, params, x, state, key=k, training=training, mask=mask)
+                        for name, layer, k in self._children(key))
+        return outputs, state
 
 
 @dataclass(frozen=True, init=False)
@@ -151,12 +174,11 @@ class Parallel(_Container):
         shapes = self.child_input_shapes(input_shape)
         return tuple(layer.output_shape(s) for layer, s in zip(self.layers, shapes))
 
-    def apply(self, params, x, *, key=None, training=False):
+    def apply_with_state(self, params, x, *, key=None, training=False, mask=None):
         if not isinstance(x, (tuple, list)) or len(x) != len(self.layers):
             raise ValueError(f"Parallel with {len(self.layers)} layers expects a tuple of {len(self.layers)} "
                              f"input batches, got {type(x).__name__}")
-        outputs = []
-        for (name, layer, k), xi in zip(self._children(key), x):
-            with jax.named_scope(name):
-                outputs.append(layer.apply(params[name], xi, key=k, training=training))
-        return tuple(outputs)
+        state: dict = {}
+        outputs = tuple(self._run(name, layer, params, xi, state, key=k, training=training, mask=mask)
+                        for (name, layer, k), xi in zip(self._children(key), x))
+        return outputs, state

@@ -5,6 +5,7 @@ import jax
 import numpy as np
 
 from jaxnet.layers import Layer, Params, Shape
+from jaxnet.state import state_shapes
 
 _WIDTHS = (33, 26, 15)
 
@@ -65,8 +66,9 @@ def summary_table(model, input_shape: Shape) -> str:
     """
     rows = layer_table(model, input_shape)
     total = sum(r[3] for r in rows)
-    dtype_bytes = max((leaf.dtype.itemsize for leaf in jax.tree.leaves(param_shapes(model, input_shape))),
-                      default=4)
+    shapes = param_shapes(model, input_shape)
+    frozen = count_params(state_shapes(model, shapes, input_shape))  # BatchNormalization's moving statistics
+    dtype_bytes = max((leaf.dtype.itemsize for leaf in jax.tree.leaves(shapes)), default=4)
     lines = [f'Model: "{model.name or model.default_name}"',
              _rule("┏", "┳", "┓", "━"),
              _row(("Layer (type)", "Output Shape", "Param #"), "┃", "┃", "┃"),
@@ -75,6 +77,6 @@ def summary_table(model, input_shape: Shape) -> str:
         lines.append(_row((f"{name} ({type(layer).__name__})", format_shape(shape), f"{count:,}")))
     lines.append(_rule("└", "┴", "┘", "─"))
     lines += [f" Total params: {total:,} ({_format_bytes(total * dtype_bytes)})",
-              f" Trainable params: {total:,} ({_format_bytes(total * dtype_bytes)})",
-              f" Non-trainable params: 0 ({_format_bytes(0)})"]
+              f" Trainable params: {total - frozen:,} ({_format_bytes((total - frozen) * dtype_bytes)})",
+              f" Non-trainable params: {frozen:,} ({_format_bytes(frozen * dtype_bytes)})"]
     return "\n".join(lines)

@@ -34,6 +34,7 @@ from jaxnet import metrics as metrics_lib
 from jaxnet._src.labels import check_labels
 from jaxnet._src.loops import batch_loop, default_steps_per_call
 from jaxnet._src.parallel import DataParallel
+from jaxnet.state import merge as merge_state
 
 ApplyFn = Callable[..., jax.Array]
 
@@ -107,6 +108,14 @@ def _apply_fn(model) -> ApplyFn:
     return model.apply if hasattr(model, "apply") else model
 
 
+def stateful_apply(model) -> Callable:
+    """``model.apply_with_state`` (see ``jaxnet.state``); for a plain apply function, one with no state."""
+    if hasattr(model, "apply_with_state"):
+        return model.apply_with_state
+    apply = _apply_fn(model)
+    return lambda p, x, *, key=None, training=False, mask=None: (apply(p, x, key=key, training=training), {})
+
+
 def training_loss(loss) -> Callable:
     """Resolve a loss for training, which needs it to accept ``sample_weight`` (to mask padding).
 
@@ -175,6 +184,9 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
                      parallel: DataParallel = DataParallel(None), steps_per_call: int | None = None) -> Callable:
     """Build the epoch: ``epoch(params, opt_state, key, x, y) -> (params, opt_state, sums)``.
 
+    ``apply`` is a model's ``apply_with_state`` (``stateful_apply(model)``): the state it returns in
+    training replaces those entries of the parameters after each step (see ``jaxnet.state``).
+
     ``sums`` holds the loss and each metric summed over the epoch's examples (divide by n for means).
     Batches are gathered once per epoch on the device; the steps run ``steps_per_call`` at a time in
     compiled calls (None: the whole epoch in one ``lax.scan``), with parameters and optimizer state
@@ -190,12 +202,13 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
         xb, yb, mask = parallel.shard_batch((x[idx], y[idx], mask))
 
         def objective(p):
-            y_pred = apply(p, xb, key=key, training=True)
-            return loss_fn(y_pred, yb, sample_weight=mask), y_pred
+            y_pred, state = apply(p, xb, key=key, training=True, mask=mask)
+            return loss_fn(y_pred, yb, sample_weight=mask), (y_pred, state)
 
-        (loss, y_pred), grads = jax.value_and_grad(objective, has_aux=True)(params)
+        (loss, (y_pred, state)), grads = jax.value_and_grad(objective, has_aux=True)(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        params = optax.apply_updates(params, updates)
+        # the non-trainable state (BatchNormalization's moving statistics) comes from the forward pass
+        params = merge_state(optax.apply_updates(params, updates), state)
         count = jnp.sum(mask)
         new = {"loss": loss * count, **_metric_sums(metric_fns, y_pred, yb, mask)}
         return (params, opt_state, jax.tree.map(jnp.add, sums, new)), None
@@ -401,8 +414,8 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     common = (model_key, id(loss_fn), _fns_key(metric_fns), batch_size, parallel, steps_per_call)
     alive = (alive, loss_fn, metric_fns)
     train_epoch = _cached(("epoch", id(tx), len(x), shuffle, *common), (alive, tx),
-                          lambda: make_train_epoch(apply, loss_fn, tx, metric_fns, len(x), batch_size, shuffle,
-                                                   parallel, steps_per_call))
+                          lambda: make_train_epoch(stateful_apply(model), loss_fn, tx, metric_fns, len(x), batch_size,
+                                                   shuffle, parallel, steps_per_call))
     val_run = None
     if validation is not None:
         val_x, val_y = parallel.replicate(validation)

@@ -25,8 +25,8 @@ def mlp_300_100(num_classes: int = 10) -> Sequential:
 
 def two_layer(num_classes: int = 10) -> Sequential:
     """The book's TwoLayerNet as jaxnet layers: 50 ReLU units, weights N(0, 0.01^2) (39,760 on 784 inputs)."""
-    return Sequential([Flatten(), Dense(50, activation="relu", kernel_initializer="normal"),
-                       Dense(num_classes, activation="softmax", kernel_initializer="normal")])
+    return Sequential([Flatten(), Dense(50, activation="relu", kernel_initializer="book_normal"),
+                       Dense(num_classes, activation="softmax", kernel_initializer="book_normal")])
 
 
 def cnn(num_classes: int = 10, padding: str = "valid") -> Sequential:
