@@ -15,7 +15,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = ("activations", "callbacks", "datasets", "initializers", "layers", "losses", "metrics",
-               "optimizers", "zoo")
+               "normalization", "optimizers", "preprocessing", "state", "zoo")
 # public name -> the module that defines it
 _NAMES = {
     **{name: "jaxnet.callbacks" for name in
@@ -23,7 +23,10 @@ _NAMES = {
     "load_model": "jaxnet.keras",
     **{name: "jaxnet.layers" for name in
        ("Activation", "AveragePooling2D", "AvgPool2D", "Concatenate", "Conv2D", "Dense", "Dropout", "Flatten",
-        "Identity", "Layer", "MaxPool2D", "MaxPooling2D", "Maxout")},
+        "Identity", "Layer", "MaxPool2D", "MaxPooling2D", "Maxout", "ZeroPadding2D")},
+    "BatchNormalization": "jaxnet.normalization",
+    **{name: "jaxnet.preprocessing" for name in
+       ("RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling")},
     **{name: "jaxnet.model" for name in ("Branch", "Parallel", "Sequential")},
     "per_example_gradients": "jaxnet.per_example",
     "per_example_gradient_norms": "jaxnet.per_example",

@@ -4,7 +4,10 @@
 with jaxnet's layer contract (``init(key, input_shape) -> params``,
 ``output_shape(input_shape)``, ``apply(params, x, *, key=None, training=False)``),
 which is all the trainer needs. Parameters stay Flax's own pytrees (linen's ``params`` dict, nnx's
-``State`` of ``nnx.Param``), so they go back into Flax unchanged.
+``State`` of ``nnx.Param``), so they go back into Flax unchanged. A linen module with other
+collections (``batch_stats`` of ``nn.BatchNorm``) is trained on its whole variables dict
+``{"params": ..., "batch_stats": ...}``: the other collections are its non-trainable state
+(``jaxnet.state``), made mutable in training as Flax's own loops do (``mutable=["batch_stats"]``).
 """
 from __future__ import annotations
 
@@ -47,18 +50,15 @@ class LinenModel:
         return {arg: (not training) if arg == "deterministic" else training}
 
     def init(self, key: jax.Array, input_shape: tuple) -> Any:
-        """The module's ``params`` collection for examples of ``input_shape``.
+        """The module's variables for examples of ``input_shape``.
 
-        Raises:
-            ValueError: if the module keeps other mutable state (e.g. BatchNorm statistics).
+        Returns:
+            Its ``params`` collection; or, for a module with other collections (``batch_stats``), the whole
+            variables dict ``{"params": ..., "batch_stats": ...}``.
         """
         variables = self.module.init({"params": key, self.dropout_rng: key}, jnp.zeros((1, *input_shape)),
                                      **self._train_kwargs(False))
-        others = sorted(set(variables) - {"params"})
-        if others:
-            raise ValueError(f"the module has mutable collections {others} besides params; jaxnet's fit trains "
-                             "stateless modules only")
-        return variables["params"]
+        return dict(variables) if set(variables) - {"params"} else variables["params"]
 
     def output_shape(self, input_shape: tuple) -> tuple:
         """The module's output shape for one example of ``input_shape``."""
@@ -67,8 +67,28 @@ class LinenModel:
 
     def apply(self, params, x, *, key=None, training=False):
         """Run the module (Dropout draws from ``key`` when training)."""
+        return self.apply_with_state(params, x, key=key, training=training)[0]
+
+    def apply_with_state(self, params, x, *, key=None, training=False, mask=None):
+        """Run the module; in training its collections other than params are mutable and returned updated.
+
+        ``mask`` is not passed on: a linen BatchNorm's statistics include the padded copies in the last
+        partial batch of an epoch (choose a batch size that divides the data to avoid it).
+        """
+        del mask
+        variables = params if _is_variables(params) else {"params": params}
+        state_names = [name for name in variables if name != "params"]
         rngs = {self.dropout_rng: key} if key is not None else None
-        return self.module.apply({"params": params}, x, rngs=rngs, **self._train_kwargs(training))
+        if training and state_names:
+            y, state = self.module.apply(variables, x, rngs=rngs, mutable=state_names, **self._train_kwargs(True))
+            return y, dict(state)
+        y = self.module.apply(variables, x, rngs=rngs, **self._train_kwargs(training))
+        return y, {name: variables[name] for name in state_names}
+
+
+def _is_variables(params) -> bool:
+    """Whether ``params`` is a whole linen variables dict (params plus other collections), as ``init`` returns."""
+    return isinstance(params, dict) and "params" in params and len(params) > 1
 
 
 def from_linen(module, train_arg: str | None = "auto", dropout_rng: str = "dropout") -> LinenModel:

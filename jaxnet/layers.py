@@ -118,6 +118,12 @@ def _positive_int(value: Any, what: str) -> None:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
 
 
+def _boolean(layer: Layer, name: str) -> None:
+    value = getattr(layer, name)
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{type(layer).__name__} {name} must be True or False, got {value!r}")
+
+
 def _expect_rank(layer: Layer, shape: Shape, rank: int, what: str) -> None:
     if len(shape) != rank:
         raise ValueError(
@@ -133,23 +139,60 @@ def _expect_batch(layer: Layer, x: jax.Array, example_rank: int, last_dim: int |
         raise ValueError(f"{type(layer).__name__} expected input of shape {expected}, got {tuple(x.shape)}")
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def _pair(value: int | tuple[int, int], what: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v > 0 for v in pair):
-        raise ValueError(f"{what} must be a positive int or a pair of them, got {value!r}")
-    return pair
+    pair = (value, value) if _is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else ()
+    if len(pair) != 2 or not all(_is_int(v) and v > 0 for v in pair):
+        raise ValueError(f"{what} must be a positive int or a pair of them, e.g. 3 or (3, 3); got {value!r}")
+    return int(pair[0]), int(pair[1])
 
 
 def _padding(padding: str) -> str:
-    if padding.lower() not in ("valid", "same"):
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
         raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
     return padding.upper()
 
 
-def _window_output(size: int, window: int, stride: int, padding: str) -> int:
-    """Output length of a sliding window, as XLA and Keras compute it."""
+def zero_padding(padding: Any, what: str = "padding") -> tuple[tuple[int, int], tuple[int, int]]:
+    """Keras' ZeroPadding2D argument as ((top, bottom), (left, right)).
+
+    Arguments:
+        padding: an int (all four sides), a pair (rows on top and bottom, columns left and right), or a pair
+            of pairs ((top, bottom), (left, right)); non-negative ints.
+        what: how to name the argument in the error.
+
+    Raises:
+        ValueError: for anything else.
+    """
+    if _is_int(padding):
+        padding = ((padding, padding), (padding, padding))
+    elif isinstance(padding, (tuple, list)) and len(padding) == 2 and all(_is_int(p) for p in padding):
+        padding = ((padding[0], padding[0]), (padding[1], padding[1]))
+    if not (isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
+            isinstance(p, (tuple, list)) and len(p) == 2 and all(_is_int(v) and v >= 0 for v in p) for p in padding)):
+        raise ValueError(f"{what} must be a non-negative int, a pair (rows, columns) or a pair of pairs "
+                         f"((top, bottom), (left, right)), as Keras' ZeroPadding2D takes; got {padding!r}")
+    (top, bottom), (left, right) = padding
+    return (int(top), int(bottom)), (int(left), int(right))
+
+
+def _conv_padding(padding: Any) -> str | tuple[tuple[int, int], tuple[int, int]]:
+    """Conv2D's padding: 'VALID' / 'SAME' (Keras' two), or explicit zero rows/columns (the book's ``pad``)."""
+    if isinstance(padding, str):
+        return _padding(padding)
+    return zero_padding(padding, "Conv2D padding (Keras takes 'valid' or 'same'; jaxnet also takes explicit "
+                                 "zero padding)")
+
+
+def _window_output(size: int, window: int, stride: int, padding: str | tuple[int, int]) -> int:
+    """Output length of a sliding window, as XLA and Keras compute it (explicit padding: (before, after))."""
     if padding == "SAME":
         return math.ceil(size / stride)
+    if not isinstance(padding, str):
+        size += sum(padding)
     if size < window:
         raise ValueError(f"input size {size} is smaller than the window {window} with padding='valid'")
     return (size - window) // stride + 1
@@ -170,6 +213,7 @@ class Dense(Layer):
     def __post_init__(self):
         _record_input_shape(self)
         _positive_int(self.units, "Dense units")
+        _boolean(self, "use_bias")
         activations.get(self.activation)  # fail at construction for an unknown name
         initializers.get(self.kernel_initializer), initializers.get(self.bias_initializer)
 
@@ -204,7 +248,7 @@ def _same_padding(size: int, window: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def im2col_conv(x: jax.Array, w: jax.Array, strides: tuple[int, int], padding: str) -> jax.Array:
+def im2col_conv(x: jax.Array, w: jax.Array, strides: tuple[int, int], padding: str | tuple) -> jax.Array:
     """Convolution as the book computes it: gather every (kh, kw) patch, then one matrix multiply.
 
     Same result as ``lax.conv_general_dilated`` (NHWC, HWIO). On XLA:CPU it runs the seeds' CNN about
@@ -215,6 +259,8 @@ def im2col_conv(x: jax.Array, w: jax.Array, strides: tuple[int, int], padding: s
     (sh, sw) = strides
     if padding == "SAME":
         x = jnp.pad(x, [(0, 0), _same_padding(x.shape[1], kh, sh), _same_padding(x.shape[2], kw, sw), (0, 0)])
+    elif padding != "VALID":  # explicit ((top, bottom), (left, right))
+        x = jnp.pad(x, [(0, 0), *padding, (0, 0)])
     n, h, wd, _ = x.shape
     oh, ow = (h - kh) // sh + 1, (wd - kw) // sw + 1
     patches = [x[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :] for i in range(kh) for j in range(kw)]
@@ -226,6 +272,9 @@ def im2col_conv(x: jax.Array, w: jax.Array, strides: tuple[int, int], padding: s
 class Conv2D(Layer):
     """2-D convolution (cross-correlation, as in every DL library) on NHWC batches with an HWIO kernel.
 
+    ``padding``: Keras' "valid" or "same"; or, beyond Keras (as the book's ``pad`` and PyTorch), explicit
+    zero padding in ZeroPadding2D's forms: an int, (rows, columns) or ((top, bottom), (left, right)).
+
     ``implementation``: "xla" (``lax.conv_general_dilated``), "im2col" (patches and one matrix multiply,
     see ``im2col_conv``), or "auto": im2col on the CPU, where it is faster, XLA's convolution elsewhere.
     """
@@ -233,7 +282,7 @@ class Conv2D(Layer):
     filters: int
     kernel_size: int | tuple[int, int] = 3
     strides: int | tuple[int, int] = 1
-    padding: str = "valid"
+    padding: str | int | tuple = "valid"
     activation: str | Callable | None = None
     use_bias: bool = True
     kernel_initializer: str | Callable = "glorot_uniform"
@@ -244,7 +293,8 @@ class Conv2D(Layer):
     def __post_init__(self):
         _record_input_shape(self)
         _positive_int(self.filters, "Conv2D filters")
-        _pair(self.kernel_size, "kernel_size"), _pair(self.strides, "strides"), _padding(self.padding)
+        _pair(self.kernel_size, "Conv2D kernel_size"), _pair(self.strides, "Conv2D strides")
+        _conv_padding(self.padding), _boolean(self, "use_bias")
         activations.get(self.activation)
         initializers.get(self.kernel_initializer), initializers.get(self.bias_initializer)
         if self.implementation not in ("auto", "xla", "im2col"):
@@ -252,9 +302,10 @@ class Conv2D(Layer):
 
     def output_shape(self, input_shape):
         _expect_rank(self, input_shape, 3, "(height, width, channels); add a channel axis, e.g. x[..., None]")
-        (kh, kw), (sh, sw), pad = _pair(self.kernel_size, ""), _pair(self.strides, ""), _padding(self.padding)
+        (kh, kw), (sh, sw), pad = _pair(self.kernel_size, ""), _pair(self.strides, ""), _conv_padding(self.padding)
+        pad_h, pad_w = (pad, pad) if isinstance(pad, str) else pad
         h, w, _ = input_shape
-        return (_window_output(h, kh, sh, pad), _window_output(w, kw, sw, pad), self.filters)
+        return (_window_output(h, kh, sh, pad_h), _window_output(w, kw, sw, pad_w), self.filters)
 
     def init(self, key, input_shape):
         input_shape = self._checked(input_shape)
@@ -271,7 +322,7 @@ class Conv2D(Layer):
         _expect_batch(self, x, 3, w.shape[2], "height, width, channels")
         dtype = jnp.result_type(x.dtype, w.dtype)  # one dtype on both sides
         x, w = x.astype(dtype), w.astype(dtype)
-        strides, padding = _pair(self.strides, ""), _padding(self.padding)
+        strides, padding = _pair(self.strides, ""), _conv_padding(self.padding)
         use_im2col = self.implementation == "im2col" or (
             self.implementation == "auto" and jax.default_backend() == "cpu")
         if use_im2col:
@@ -291,9 +342,9 @@ class _Pool2D(Layer):
     padding: str = "valid"
 
     def __post_init__(self):
-        _pair(self.pool_size, "pool_size"), _padding(self.padding)
+        _pair(self.pool_size, f"{type(self).__name__} pool_size"), _padding(self.padding)
         if self.strides is not None:
-            _pair(self.strides, "strides")
+            _pair(self.strides, f"{type(self).__name__} strides")
 
     def _window(self):
         pool = _pair(self.pool_size, "")
@@ -376,6 +427,32 @@ class Flatten(Layer):
 
 
 @dataclass(frozen=True)
+class ZeroPadding2D(Layer):
+    """Add rows and columns of zeros around each image (NHWC), as Keras' ZeroPadding2D.
+
+    ``padding``: an int (all four sides), (rows, columns) (top and bottom, left and right), or
+    ((top, bottom), (left, right)).
+    """
+
+    padding: int | tuple = (1, 1)
+    input_shape: tuple | None = field(default=None, kw_only=True)
+
+    def __post_init__(self):
+        _record_input_shape(self)
+        zero_padding(self.padding, "ZeroPadding2D padding")
+
+    def output_shape(self, input_shape):
+        _expect_rank(self, input_shape, 3, "(height, width, channels)")
+        (top, bottom), (left, right) = zero_padding(self.padding)
+        h, w, c = input_shape
+        return (h + top + bottom, w + left + right, c)
+
+    def apply(self, params, x, *, key=None, training=False):
+        _expect_batch(self, x, 3, None, "height, width, channels")
+        return jnp.pad(x, [(0, 0), *zero_padding(self.padding), (0, 0)])
+
+
+@dataclass(frozen=True)
 class Dropout(Layer):
     """Inverted dropout: in training, zero a fraction ``rate`` of the inputs and scale the rest by 1/(1-rate).
 
@@ -385,7 +462,7 @@ class Dropout(Layer):
     rate: float
 
     def __post_init__(self):
-        if not 0.0 <= self.rate < 1.0:
+        if isinstance(self.rate, (str, bool)) or not 0.0 <= self.rate < 1.0:
             raise ValueError(f"Dropout rate is the fraction dropped and must be in [0, 1), got {self.rate}")
 
     def output_shape(self, input_shape):

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from jaxnet import layers, model
+from jaxnet import layers, model, normalization, preprocessing
 
 CLASSES = {cls.__name__: cls for cls in (
     layers.Dense, layers.Conv2D, layers.MaxPooling2D, layers.AveragePooling2D, layers.Flatten, layers.Dropout,
-    layers.Activation, layers.Identity, layers.Maxout, layers.Concatenate,
+    layers.Activation, layers.Identity, layers.Maxout, layers.Concatenate, layers.ZeroPadding2D,
+    normalization.BatchNormalization, preprocessing.Rescaling, preprocessing.RandomFlip, preprocessing.RandomRotation,
+    preprocessing.RandomZoom, preprocessing.RandomTranslation,
     model.Sequential, model.Branch, model.Parallel)}
 
 

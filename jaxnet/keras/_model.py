@@ -28,12 +28,15 @@ from jaxnet import model as model_lib
 from jaxnet._src import serialize
 from jaxnet.layers import Layer
 
+#: Keras' order of a layer's weights: kernel, bias; BatchNormalization's gamma, beta, moving mean, moving variance.
+_KERAS_ORDER = {"w": 0, "gamma": 1, "b": 2, "beta": 2, "moving_mean": 3, "moving_variance": 4}
+
 
 def ordered_weights(network: Layer, params: Any) -> list:
-    """The parameter arrays in layer order, kernel before bias (Keras' ``get_weights`` order)."""
+    """The parameter arrays in layer order, each layer's in Keras' ``get_weights`` order (kernel before bias)."""
     if isinstance(network, model_lib._Container):
         return [w for name, child in zip(network.names, network.layers) for w in ordered_weights(child, params[name])]
-    return [params[k] for k in sorted(params, key=lambda k: (k != "w", k))]
+    return [params[k] for k in sorted(params, key=lambda k: (_KERAS_ORDER.get(k, len(_KERAS_ORDER)), k))]
 
 
 @dataclass(frozen=True)

@@ -57,11 +57,46 @@ def test_nnx_module_trains_with_fit(digits):
     np.testing.assert_allclose(live(jnp.asarray(xt)), predict(model, trained, xt), rtol=1e-5, atol=1e-6)
 
 
-def test_linen_with_extra_state_is_refused():
-    class WithBatchNorm(nn.Module):
-        @nn.compact
-        def __call__(self, x, train: bool = False):
-            return nn.BatchNorm(use_running_average=not train)(x)
+class LinenBatchNormMLP(nn.Module):
+    @nn.compact
+    def __call__(self, x, train: bool = False):
+        x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(nn.relu(nn.Dense(16)(x)))
+        return nn.softmax(nn.Dense(10)(x))
 
-    with pytest.raises(ValueError, match="batch_stats"):
-        from_linen(WithBatchNorm()).init(jax.random.key(0), (3,))
+
+def test_linen_batch_stats_train_as_flax_own_loop_does(digits):
+    """fit's step equals Flax's documented loop: grad on params, mutable=["batch_stats"], the same SGD."""
+    import optax
+
+    x, y = digits[0][:256], digits[1][:256]
+    module = LinenBatchNormMLP()
+    model = from_linen(module)
+    variables = model.init(jax.random.key(0), (64,))
+    assert sorted(variables) == ["batch_stats", "params"]
+    trained, _ = fit(model, variables, x, y, optimizer="sgd", learning_rate=0.1, batch_size=32, epochs=2,
+                     shuffle=False, verbose=0)
+
+    tx = optax.sgd(0.1)
+
+    @jax.jit
+    def step(params, stats, opt_state, xb, yb):
+        def loss(p):
+            probs, new = module.apply({"params": p, "batch_stats": stats}, xb, train=True, mutable=["batch_stats"])
+            return -jnp.mean(jnp.log(jnp.clip(probs[jnp.arange(len(yb)), yb], 1e-7, 1 - 1e-7))), new
+
+        (_, new), grads = jax.value_and_grad(loss, has_aux=True)(params)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), new["batch_stats"], opt_state
+
+    params, stats = variables["params"], variables["batch_stats"]
+    opt_state = tx.init(params)
+    for _ in range(2):
+        for i in range(0, 256, 32):
+            params, stats, opt_state = step(params, stats, opt_state, x[i:i + 32], y[i:i + 32])
+    expected = {"params": params, "batch_stats": stats}
+    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(trained), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=5e-5, err_msg=jax.tree_util.keystr(path))
+    assert not np.allclose(trained["batch_stats"]["BatchNorm_0"]["mean"], 0.0)  # the statistics moved
+    # inference uses the running averages, exactly as Flax's own apply
+    np.testing.assert_allclose(predict(model, trained, x), module.apply(trained, jnp.asarray(x)), rtol=1e-5,
+                               atol=1e-6)
