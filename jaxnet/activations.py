@@ -48,9 +48,15 @@ def relu(x: jax.Array) -> jax.Array:
     return jnp.where(x > 0, x, jnp.zeros_like(x))
 
 
-def leaky_relu(x: jax.Array, negative_slope: float = 0.1) -> jax.Array:
-    """max(negative_slope * x, x); the seeds use a slope of 0.1 (Keras 3 defaults to 0.2)."""
+def leaky_relu(x: jax.Array, negative_slope: float = 0.2) -> jax.Array:
+    """x for x > 0, else negative_slope * x: Keras 3's default slope 0.2 (the notes' 0.1 is ``notes_leaky_relu``)."""
+    x = jnp.asarray(x)
     return jnp.where(x > 0, x, negative_slope * x)
+
+
+def notes_leaky_relu(x: jax.Array) -> jax.Array:
+    """The course notes' (004) Leaky ReLU, max(0.1 x, x): ``leaky_relu`` with a slope of 0.1."""
+    return leaky_relu(x, 0.1)
 
 
 def elu(x: jax.Array, alpha: float = 1.0) -> jax.Array:
@@ -106,6 +112,7 @@ REGISTRY: dict[str, Activation] = {
     "tanh": tanh,
     "relu": relu,
     "leaky_relu": leaky_relu,
+    "notes_leaky_relu": notes_leaky_relu,
     "elu": elu,
     "selu": selu,
     "swish": swish,

@@ -204,3 +204,78 @@ def get(loss: str | Loss) -> Loss:
         ValueError: for an unknown name; the message lists the known ones.
     """
     return resolve("loss", loss, REGISTRY)
+
+
+# --- more of Keras' losses (keras.losses), each the batch mean of a per-example value ------------
+
+def _last_axis(y_pred, y_true):
+    y_pred = jnp.asarray(y_pred)
+    return y_pred, jnp.asarray(y_true, y_pred.dtype).reshape(y_pred.shape)
+
+
+@takes(TARGETS)
+def mean_absolute_percentage_error(y_pred, y_true, sample_weight=None):
+    """Keras' MAPE: 100 * mean(|y_true - y_pred| / max(|y_true|, epsilon)) per example."""
+    y_pred, y_true = _last_axis(y_pred, y_true)
+    values = 100.0 * jnp.abs(y_true - y_pred) / jnp.maximum(jnp.abs(y_true), EPSILON)
+    return _weighted_mean(per_example_mean(values), sample_weight)
+
+
+@takes(TARGETS)
+def mean_squared_logarithmic_error(y_pred, y_true, sample_weight=None):
+    """Keras' MSLE: mean((log(1 + max(y_pred, eps)) - log(1 + max(y_true, eps)))^2) per example."""
+    y_pred, y_true = _last_axis(y_pred, y_true)
+    values = (jnp.log1p(jnp.maximum(y_pred, EPSILON)) - jnp.log1p(jnp.maximum(y_true, EPSILON))) ** 2
+    return _weighted_mean(per_example_mean(values), sample_weight)
+
+
+@takes(TARGETS)
+def log_cosh(y_pred, y_true, sample_weight=None):
+    """Keras' log_cosh: mean(log(cosh(y_pred - y_true))) per example, computed without overflow."""
+    y_pred, y_true = _last_axis(y_pred, y_true)
+    x = y_pred - y_true
+    values = x + jax.nn.softplus(-2.0 * x) - jnp.log(2.0).astype(x.dtype)
+    return _weighted_mean(per_example_mean(values), sample_weight)
+
+
+@takes(ONE_HOT)
+def kl_divergence(y_pred, y_true, sample_weight=None):
+    """Keras' KL divergence: sum(y_true * log(y_true / y_pred)) over the last axis, both clipped to [eps, 1]."""
+    y_pred, y_true = _last_axis(y_pred, y_true)
+    y_pred, y_true = jnp.clip(y_pred, EPSILON, 1.0), jnp.clip(y_true, EPSILON, 1.0)
+    return _weighted_mean(per_example_mean(jnp.sum(y_true * jnp.log(y_true / y_pred), axis=-1)), sample_weight)
+
+
+@takes(TARGETS)
+def poisson(y_pred, y_true, sample_weight=None):
+    """Keras' Poisson loss: mean(y_pred - y_true * log(y_pred + eps)) per example (y_pred a rate)."""
+    y_pred, y_true = _last_axis(y_pred, y_true)
+    return _weighted_mean(per_example_mean(y_pred - y_true * jnp.log(y_pred + EPSILON)), sample_weight)
+
+
+@takes(ONE_HOT)
+def categorical_hinge(y_pred, y_true, sample_weight=None):
+    """Keras' categorical hinge: max(0, 1 + max((1 - t) * y) - sum(t * y)) for one-hot t."""
+    y_pred, y_true = _last_axis(y_pred, y_true)
+    positive = jnp.sum(y_true * y_pred, axis=-1)
+    negative = jnp.max((1.0 - y_true) * y_pred, axis=-1)
+    return _weighted_mean(per_example_mean(jnp.maximum(0.0, negative - positive + 1.0)), sample_weight)
+
+
+@takes(TARGETS)
+def cosine_similarity(y_pred, y_true, sample_weight=None, axis: int = -1):
+    """Keras' cosine similarity loss: minus the cosine of y_pred and y_true along ``axis`` (-1 when aligned)."""
+    y_pred, y_true = _last_axis(y_pred, y_true)
+    unit = lambda v: v / jnp.sqrt(jnp.maximum(jnp.sum(v * v, axis=axis, keepdims=True), 1e-12))
+    return _weighted_mean(per_example_mean(-jnp.sum(unit(y_true) * unit(y_pred), axis=axis)), sample_weight)
+
+
+REGISTRY.update({
+    "mean_absolute_percentage_error": mean_absolute_percentage_error, "mape": mean_absolute_percentage_error,
+    "mean_squared_logarithmic_error": mean_squared_logarithmic_error, "msle": mean_squared_logarithmic_error,
+    "log_cosh": log_cosh, "logcosh": log_cosh,
+    "kl_divergence": kl_divergence, "kld": kl_divergence, "kullback_leibler_divergence": kl_divergence,
+    "poisson": poisson,
+    "categorical_hinge": categorical_hinge,
+    "cosine_similarity": cosine_similarity,
+})

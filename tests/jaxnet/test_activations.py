@@ -28,9 +28,11 @@ def test_step_and_relu_derivative():
     np.testing.assert_array_equal(grad, [0, 0, 0, 1, 1])  # 1 for x > 0, 0 for x <= 0
 
 
-def test_leaky_relu_is_max_of_point_one_x_and_x():
+def test_leaky_relu_is_keras_slope_and_notes_is_max_of_point_one_x_and_x():
     x = jnp.array([-3.0, -0.5, 0.0, 2.0])
-    np.testing.assert_allclose(A.leaky_relu(x), np.maximum(0.1 * np.asarray(x), np.asarray(x)))
+    np.testing.assert_allclose(A.notes_leaky_relu(x), np.maximum(0.1 * np.asarray(x), np.asarray(x)))
+    np.testing.assert_allclose(A.get("notes_leaky_relu")(x), [-0.3, -0.05, 0.0, 2.0], rtol=1e-6)
+    np.testing.assert_allclose(A.get("leaky_relu")(x), [-0.6, -0.1, 0.0, 2.0], rtol=1e-6)  # keras.activations' 0.2
 
 
 def test_softmax_book_values_and_overflow():
