@@ -181,10 +181,10 @@ def zero_padding(padding: Any, what: str = "padding") -> tuple[tuple[int, int], 
 
 def _conv_padding(padding: Any) -> str | tuple[tuple[int, int], tuple[int, int]]:
     """Conv2D's padding: 'VALID' / 'SAME' (Keras' two), or explicit zero rows/columns (the book's ``pad``)."""
-    if isinstance(padding, str):
-        return _padding(padding)
-    return zero_padding(padding, "Conv2D padding (Keras takes 'valid' or 'same'; jaxnet also takes explicit "
-                                 "zero padding)")
+    what = "Conv2D padding (Keras takes 'valid' or 'same'; jaxnet also takes explicit zero padding)"
+    if isinstance(padding, str) and padding.lower() in ("valid", "same"):
+        return padding.upper()
+    return zero_padding(padding, what)
 
 
 def _window_output(size: int, window: int, stride: int, padding: str | tuple[int, int]) -> int:

@@ -77,13 +77,17 @@ class _Container(Layer):
         Returns:
             ``{layer_name: layer_params}`` in layer order.
         """
+        self._check_not_empty()
+        shapes = self.child_input_shapes(check_shape(input_shape))
+        keys = _split(key, len(self.layers))
+        return {name: layer.init(k, s) for name, layer, k, s in zip(self.names, self.layers, keys, shapes)}
+
+    def _check_not_empty(self) -> None:
+        """Refuse to build or run a container without layers, as Keras does."""
         if not self.layers:
             kind = type(self).__name__
             raise ValueError(f"{kind}{f' {self.name!r}' if self.name else ''} has no layers: add some, e.g. "
                              f"{kind}([Dense(10)]) or model.add(Dense(10)), before building or training it")
-        shapes = self.child_input_shapes(check_shape(input_shape))
-        keys = _split(key, len(self.layers))
-        return {name: layer.init(k, s) for name, layer, k, s in zip(self.names, self.layers, keys, shapes)}
 
     def _children(self, key):
         """(name, layer, key) for each child, the key split only when given."""
@@ -124,6 +128,7 @@ class Sequential(_Container):
         Returns:
             ``(output, state)``, the state keyed by layer name (``{}`` when no layer has any).
         """
+        self._check_not_empty()
         state: dict = {}
         for name, layer, k in self._children(key):
             x = self._run(name, layer, params, x, state, key=k, training=training, mask=mask)
@@ -152,6 +157,7 @@ class Branch(_Container):
         return tuple(layer.output_shape(input_shape) for layer in self.layers)
 
     def apply_with_state(self, params, x, *, key=None, training=False, mask=None):
+        self._check_not_empty()
         state: dict = {}
         outputs = tuple(self._run(name, layer, params, x, state, key=k, training=training, mask=mask)
                         for name, layer, k in self._children(key))
@@ -178,6 +184,7 @@ class Parallel(_Container):
         if not isinstance(x, (tuple, list)) or len(x) != len(self.layers):
             raise ValueError(f"Parallel with {len(self.layers)} layers expects a tuple of {len(self.layers)} "
                              f"input batches, got {type(x).__name__}")
+        self._check_not_empty()
         state: dict = {}
         outputs = tuple(self._run(name, layer, params, xi, state, key=k, training=training, mask=mask)
                         for (name, layer, k), xi in zip(self._children(key), x))

@@ -134,3 +134,86 @@ def test_pooling_fast_path_matches_reduce_window(layer_cls, rng):
     np.testing.assert_allclose(fast.apply({}, x), expected, rtol=1e-6)
     overlapping = layer_cls(3, strides=2)
     assert overlapping._tiles(x) is None and overlapping.apply({}, x).shape == (2, 3, 4, 3)
+
+
+def _keras():
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "jax":
+        pytest.skip("these comparisons run Keras on its JAX backend")
+    return keras
+
+
+@pytest.mark.parametrize("padding", [1, (1, 2), ((0, 2), (3, 1))])
+def test_zero_padding2d_equals_keras(padding, rng):
+    keras = _keras()
+    from jaxnet import ZeroPadding2D
+
+    x = rng.normal(size=(2, 4, 5, 3)).astype(np.float32)
+    layer = ZeroPadding2D(padding)
+    out = layer.apply({}, x)
+    np.testing.assert_array_equal(out, keras.layers.ZeroPadding2D(padding)(x))
+    assert layer.output_shape((4, 5, 3)) == out.shape[1:]
+    with pytest.raises(ValueError, match="ZeroPadding2D padding must be a non-negative int"):
+        ZeroPadding2D(-1)
+
+
+@pytest.mark.parametrize("implementation", ["im2col", "xla"])
+def test_conv2d_explicit_padding_is_the_books_pad(implementation, rng, x64):
+    """Conv2D(padding=1) (beyond Keras' 'valid'/'same') equals the book's Convolution with pad=1."""
+    from jaxnet.book.backprop import Convolution
+
+    x = rng.normal(size=(2, 6, 5, 3))
+    layer = Conv2D(4, 3, strides=2, padding=1, implementation=implementation)
+    params = jax.tree.map(lambda a: a.astype(jnp.float64), layer.init(KEY, (6, 5, 3)))
+    expected, _ = Convolution.forward({"W": np.asarray(params["w"]), "b": np.asarray(params["b"])}, x, stride=2, pad=1)
+    out = layer.apply(params, jnp.asarray(x))
+    assert layer.output_shape((6, 5, 3)) == out.shape[1:] == expected.shape[1:]
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+    uneven = Conv2D(4, 3, padding=((0, 2), (1, 0)), implementation=implementation)
+    p = uneven.init(KEY, (6, 5, 3))
+    np.testing.assert_allclose(uneven.apply(p, jnp.asarray(x)),
+                               Conv2D(4, 3, implementation=implementation).apply(
+                                   p, jnp.pad(jnp.asarray(x), [(0, 0), (0, 2), (1, 0), (0, 0)])), rtol=1e-12)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: Dense(0), "Dense units must be a positive integer, got 0"),
+    (lambda: Dense(-3), "Dense units must be a positive integer, got -3"),
+    (lambda: Dense(2.5), "Dense units must be a positive integer, got 2.5"),
+    (lambda: Dense("128"), "Dense units must be a positive integer, got '128'"),
+    (lambda: Dense(3, use_bias="no"), "use_bias must be True or False"),
+    (lambda: Dense(3, activation="relux"), "unknown activation 'relux'"),
+    (lambda: Dense(3, kernel_initializer="glorot"), "unknown initializer 'glorot'"),
+    (lambda: Conv2D(0, 3), "Conv2D filters must be a positive integer"),
+    (lambda: Conv2D(8, 0), "Conv2D kernel_size must be a positive int or a pair"),
+    (lambda: Conv2D(8, (3, 3.5)), "Conv2D kernel_size"),
+    (lambda: Conv2D(8, 3, strides=0), "Conv2D strides"),
+    (lambda: Conv2D(8, 3, padding="full"), "Conv2D padding .*Keras takes 'valid' or 'same'"),
+    (lambda: Conv2D(8, 3, padding=-1), "Conv2D padding"),
+    (lambda: Dropout(1.5), r"must be in \[0, 1\), got 1.5"),
+    (lambda: Dropout("0.5"), "Dropout rate"),
+    (lambda: MaxPool2D(0), "MaxPooling2D pool_size must be a positive int"),
+    (lambda: MaxPool2D(2.5), "MaxPooling2D pool_size"),
+    (lambda: AveragePooling2D(2, strides=-1), "AveragePooling2D strides"),
+    (lambda: MaxPool2D(2, padding="full"), "padding must be 'valid' or 'same'"),
+])
+def test_bad_arguments_fail_at_construction(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_empty_model_refuses_to_build_or_train():
+    from jaxnet import fit
+    from jaxnet.keras import Sequential as KerasSequential
+
+    with pytest.raises(ValueError, match=r"Sequential has no layers: add some, e.g. .*model.add\(Dense\(10\)\)"):
+        Sequential([]).init(KEY, (3,))
+    model = KerasSequential()
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="has no layers"):
+        model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)
+    with pytest.raises(ValueError, match="has no layers"):
+        fit(Sequential([]), {}, np.ones((4, 3)), np.ones((4, 1)), loss="mse", verbose=0)
