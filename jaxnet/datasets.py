@@ -18,6 +18,8 @@ import struct
 import jax
 import numpy as np
 
+from jaxnet._src import labels as label_forms
+
 Split = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -196,10 +198,10 @@ def one_hot(labels, num_classes: int | None = None) -> np.ndarray:
         ValueError: for labels outside [0, num_classes).
     """
     labels = np.asarray(labels).reshape(-1).astype(np.int64)
-    num_classes = int(labels.max()) + 1 if num_classes is None else num_classes
+    num_classes = (int(labels.max()) + 1 if labels.size else 0) if num_classes is None else num_classes
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"labels must be in [0, {num_classes - 1}], got {labels.min()} to {labels.max()}")
-    return np.eye(num_classes, dtype=np.float32)[labels]
+    return label_forms.one_hot(labels, num_classes, np.float32)  # the one encoder, also used inside losses
 
 
 def scale_pixels(x) -> np.ndarray:

@@ -206,10 +206,10 @@ ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}
 
 
 def one_hot(t, num_classes: int, dtype, xp=np):
-    """One-hot rows of ``dtype`` for integer labels; one-hot input is returned unchanged."""
+    """One-hot rows of ``dtype`` (the scores' dtype, so float32 stays float32) for integer or one-hot labels."""
     t = xp.asarray(t)
     if t.ndim == 2 and t.shape[1] == num_classes:
-        return t
+        return t.astype(dtype)
     return labels.one_hot(t, num_classes, dtype, xp)
 
 
@@ -315,7 +315,8 @@ def train_book_loop(net: TwoLayerNet, params: dict, x_train, t_train, *, iters: 
         batch = rng.choice(n, batch_size)
         x_batch, t_batch = x_train[batch], t_train[batch]
         grads = grad_fns[gradient](params, x_batch, t_batch)
-        params = {k: params[k] - learning_rate * np.asarray(grads[k]) for k in params}
+        # the book's in-place ``params[key] -= lr * grad[key]``: the parameters keep their dtype
+        params = {k: (params[k] - learning_rate * np.asarray(grads[k])).astype(params[k].dtype) for k in params}
         history["loss"].append(float(loss_fn(params, x_batch, t_batch)))
         if (i + 1) % eval_every == 0:
             history["train_acc"].append(net.accuracy(params, x_train, t_train))

@@ -5,6 +5,8 @@ import os
 
 import numpy as np
 
+from jaxnet.datasets import one_hot
+
 
 def to_categorical(y, num_classes: int | None = None) -> np.ndarray:
     """One-hot encode integer class labels, as Keras' ``to_categorical``.
@@ -19,9 +21,8 @@ def to_categorical(y, num_classes: int | None = None) -> np.ndarray:
     y = np.asarray(y, dtype=np.int64)
     if y.ndim > 1 and y.shape[-1] == 1:
         y = y[..., 0]
-    if num_classes is None:
-        num_classes = int(y.max()) + 1 if y.size else 0
-    return np.eye(num_classes, dtype=np.float32)[y]
+    rows = one_hot(y, num_classes)  # jaxnet.datasets' encoder: checks the range
+    return rows.reshape(*y.shape, rows.shape[-1])
 
 
 def plot_model(model, to_file: str | os.PathLike = "model.png", show_shapes: bool = False, show_dtype: bool = False,

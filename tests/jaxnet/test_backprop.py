@@ -127,3 +127,22 @@ def test_convolution_and_pooling_layers_match_jax(x64, rng):
     np.testing.assert_allclose(pooled, expected)
     dout = rng.normal(size=pooled.shape)
     np.testing.assert_allclose(Pooling.backward(cache, dout), vjp(jnp.asarray(dout))[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("labels", ["integer", "one_hot_float64"])
+def test_float32_parameters_keep_float32_gradients_and_training(labels, rng):
+    """The book keeps float32 (its load_mnist normalises to float32): every gradient method and the book
+    loop stay in float32, whether the labels are integers or float64 one-hot rows."""
+    net = TwoLayerNet(20, 8, 4)
+    params = net.init(jax.random.key(0), np.float32)
+    x = rng.uniform(size=(6, 20)).astype(np.float32)
+    t = rng.integers(0, 4, 6)
+    if labels == "one_hot_float64":
+        t = np.eye(4)[t]  # NumPy's default float64
+    assert net.loss(params, x, t).dtype == np.float32
+    for grads in (net.gradient(params, x, t), net.numerical_gradient(params, x, t),
+                  net.autodiff_gradient(jax.tree.map(jnp.asarray, params), jnp.asarray(x), jnp.asarray(t))):
+        assert {k: str(v.dtype) for k, v in grads.items()} == {k: "float32" for k in params}
+    trained, history = train_book_loop(net, params, x.astype(np.float64), t, iters=3, batch_size=4)
+    assert {str(v.dtype) for v in trained.values()} == {"float32"}  # the book's in-place update keeps the dtype
+    assert len(history["loss"]) == 3
