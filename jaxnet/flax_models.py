@@ -147,8 +147,17 @@ class NNXModel:
 
 
 def from_nnx(module) -> NNXModel:
-    """Split a ``flax.nnx`` module for ``jaxnet.fit``: ``fit(m, m.params, x, y, ...)``."""
+    """Split a ``flax.nnx`` module for ``jaxnet.fit``: ``fit(m, m.params, x, y, ...)``.
+
+    Raises:
+        ValueError: for a module with BatchNorm statistics (``nnx.BatchStat``), which this adapter would
+            leave at their initial values; use a linen module (``from_linen``) or jaxnet's BatchNormalization.
+    """
     from flax import nnx
 
+    if jax.tree.leaves(nnx.state(module, nnx.BatchStat)):
+        raise ValueError("the nnx module has BatchNorm statistics (nnx.BatchStat), which from_nnx does not update "
+                         "in training; write it with flax.linen (from_linen trains batch_stats) or with "
+                         "jaxnet.BatchNormalization")
     graphdef, params, rest = nnx.split(module, nnx.Param, ...)
     return NNXModel(graphdef, params, rest)

@@ -100,3 +100,8 @@ def test_linen_batch_stats_train_as_flax_own_loop_does(digits):
     # inference uses the running averages, exactly as Flax's own apply
     np.testing.assert_allclose(predict(model, trained, x), module.apply(trained, jnp.asarray(x)), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_nnx_batch_statistics_are_refused_not_left_stale():
+    with pytest.raises(ValueError, match="nnx.BatchStat"):
+        from_nnx(nnx.Sequential(nnx.Linear(3, 4, rngs=nnx.Rngs(0)), nnx.BatchNorm(4, rngs=nnx.Rngs(0))))

@@ -149,3 +149,24 @@ def test_summary_counts_moving_statistics_as_non_trainable():
     # as Keras counts: dense 40, batch_normalization 4 x 8 (moving mean and variance non-trainable), dense_1 18
     assert "Total params: 90" in text
     assert "Trainable params: 74" in text and "Non-trainable params: 16" in text
+
+
+def test_keras_face_trains_saves_and_loads_the_statistics(tmp_path, rng):
+    from jaxnet.keras import Sequential as KerasSequential
+    from jaxnet.keras import load_model
+
+    x = rng.normal(size=(40, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 40)
+    model = KerasSequential([Dense(8, activation="relu", input_shape=(6,)), BatchNormalization(),
+                             Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    # Keras' get_weights order: kernel, bias, gamma, beta, moving_mean, moving_variance, kernel, bias
+    assert [w.shape for w in model.get_weights()] == [(6, 8), (8,), (8,), (8,), (8,), (8,), (8, 3), (3,)]
+    stats = model.params["batch_normalization"]
+    for i, name in enumerate(("gamma", "beta", "moving_mean", "moving_variance"), start=2):
+        np.testing.assert_array_equal(model.get_weights()[i], stats[name])
+    assert not np.allclose(stats["moving_variance"], 1.0)  # fit moved them
+    loaded = load_model(model.save(tmp_path / "bn.npz"))
+    np.testing.assert_array_equal(loaded.params["batch_normalization"]["moving_mean"], stats["moving_mean"])
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
