@@ -73,12 +73,17 @@ def evaluate(closed: jcore.ClosedJaxpr, args: Sequence) -> dict:
     env.update(zip(jaxpr.constvars, consts))
     env.update(zip(jaxpr.invars, args))
     for eqn in jaxpr.eqns:
-        bind = eqn.primitive.get_bind_params(eqn.params)
-        # JAX < 0.7 returns (subfuns, params); later releases return the params alone.
-        subfuns, bind_params = bind if isinstance(bind, tuple) else ((), bind)
-        outs = eqn.primitive.bind(*subfuns, *map(read, eqn.invars), **bind_params)
-        env.update(zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]))
+        env.update(zip(eqn.outvars, eval_eqn(eqn, [read(v) for v in eqn.invars])))
     return env
+
+
+def eval_eqn(eqn: jcore.JaxprEqn, invals: Sequence) -> list:
+    """Run one equation on ``invals``; returns the list of its outputs (one for most primitives)."""
+    bind = eqn.primitive.get_bind_params(eqn.params)
+    # JAX < 0.7 returns (subfuns, params); later releases return the params alone.
+    subfuns, bind_params = bind if isinstance(bind, tuple) else ((), bind)
+    outs = eqn.primitive.bind(*subfuns, *invals, **bind_params)
+    return list(outs) if eqn.primitive.multiple_results else [outs]
 
 
 @dataclass
