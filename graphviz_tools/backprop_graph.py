@@ -106,12 +106,12 @@ def _tooltip(trace: BackpropTrace, node: Node, value, number_format, summary) ->
             lines.append(f"{len(eqns)} equations: {', '.join(prims[:8])}{' …' if len(prims) > 8 else ''}")
         if node.unit.site is not None:
             lines.append(node.unit.site.where())
-    elif node.kind == "input":
-        lines.append(f"input {node.label}")
+    elif node.kind in ("input", "output"):
+        lines.append(f"{node.kind} {node.label}")
     if value is not None:
         text = summarize(value, number_format, summary)
         lines.append(text if np.size(value) > SMALL or not _numeric(value) else f"{_aval(value)} = {text}")
-    return "\n".join(lines)
+    return "\\n".join(line.replace("\\", "/") for line in lines)  # Graphviz's escaped newline: one DOT line
 
 
 def _widths(edges: list[Edge], mode: str | None) -> dict[int, float]:
@@ -188,6 +188,7 @@ def draw_trace(trace: BackpropTrace, *, rankdir: str | None = None, number_forma
     dot.attr("node", fontname="Helvetica", fontsize="11", margin="0.05,0.03")
     dot.attr("edge", fontname="Helvetica", fontsize="9", arrowsize="0.6")
     values = {e.src: e.value for e in trace.edges}
+    values.update({e.dst: e.value for e in trace.edges if e.dst.startswith("out")})
     by_scope: dict = {}
     for node in trace.nodes.values():
         by_scope.setdefault(node.scope, []).append(node)

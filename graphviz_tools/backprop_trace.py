@@ -37,7 +37,7 @@ class Node:
         scope: the cluster path it is drawn in.
         unit: the equations it stands for (None for inputs, constants and outputs).
         totals: the total cotangent of each value it produces that is used more than once.
-        nonfinite: "forward" or "backward" on the first node whose values / cotangents became NaN or Inf.
+        nonfinite: "forward", "backward" (or both) on the first node whose values / cotangents turned NaN or Inf.
     """
 
     id: str
@@ -329,7 +329,7 @@ def _mark_nonfinite(unit_nodes: list, edges: list) -> None:
     for node in reversed(unit_nodes):
         if all(_finite(e.cotangent) for e in out_of.get(node.id, [])) and \
                 not all(_finite(e.cotangent) for e in into.get(node.id, [])):
-            node.nonfinite = "backward"
+            node.nonfinite = "forward and backward" if node.nonfinite else "backward"
             break
 
 
