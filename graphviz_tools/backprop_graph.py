@@ -180,7 +180,7 @@ def draw_trace(trace: BackpropTrace, *, rankdir: str | None = None, number_forma
                norm_table: bool = True) -> graphviz.Digraph:
     """Draw a BackpropTrace in the book's style (see ``backprop_graph`` for the options)."""
     units = sum(1 for n in trace.nodes.values() if n.unit is not None)
-    layered = any(n.scope or n.kind == "scope" for n in trace.nodes.values())
+    layered = any(n.scope for n in trace.nodes.values()) or sum(n.kind == "scope" for n in trace.nodes.values()) > 1
     rankdir = rankdir or ("LR" if units <= 12 and not layered else "TB")  # models read top to bottom
     dot = graphviz.Digraph(name=trace.title)
     dot.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.3", ranksep="0.3" if layered else "0.6",
@@ -244,7 +244,7 @@ def draw_trace(trace: BackpropTrace, *, rankdir: str | None = None, number_forma
             attrs["penwidth"] = f"{widths[i]:.2f}"
         dot.edge(e.src, e.dst, **attrs)
     rows = layer_norms(trace) if norm_table else []
-    if rows:
+    if len(rows) > 1:  # a table of one row says no more than the edges
         dot.node("gradient_norms", _norm_table(rows, number_format), shape="plaintext",
                  tooltip="per-layer gradient norms")
     return dot

@@ -146,6 +146,8 @@ def _common_prefix(stacks: list[tuple[Site, ...]]) -> int:
 def eqn_name(eqn: jcore.JaxprEqn) -> str:
     """A primitive's display name: the book's symbol, a jitted function's own name, else the primitive's."""
     name = eqn.params.get("name")
+    if eqn.primitive.name == "integer_pow" and eqn.params.get("y") == -1:
+        return "/"  # the book's reciprocal node
     if isinstance(name, str) and name:
         return ALIASES.get(name.lstrip("_"), name.lstrip("_"))
     return SYMBOLS.get(eqn.primitive.name, eqn.primitive.name)
