@@ -18,7 +18,6 @@ from typing import Callable, Sequence
 
 import graphviz
 import numpy as np
-from jax.extend import core as jcore
 
 from graphviz_tools.backprop_trace import MAX_EQUATIONS, MAX_NODES, BackpropTrace, Edge, Node, trace_backprop
 from graphviz_tools.render import FORWARD_COLOR, GRADIENT_COLOR, check_number_format, check_rankdir, format_value

@@ -92,7 +92,8 @@ def _unwrap_jit(closed: jcore.ClosedJaxpr) -> jcore.ClosedJaxpr:
     """A jitted function traces to one call equation: draw its body instead."""
     eqns = closed.jaxpr.eqns
     if len(eqns) == 1 and isinstance(eqns[0].params.get("jaxpr"), jcore.ClosedJaxpr) \
-            and list(eqns[0].invars) == list(closed.jaxpr.invars) and list(eqns[0].outvars) == list(closed.jaxpr.outvars):
+            and list(eqns[0].invars) == list(closed.jaxpr.invars) \
+            and list(eqns[0].outvars) == list(closed.jaxpr.outvars):
         return eqns[0].params["jaxpr"]
     return closed
 

@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     jx.add_argument("--max-depth", type=int, help="levels of nested jaxprs to expand")
     _output_options(jx)
     bp = commands.add_parser("backprop", help="the book's backward picture of a JAX function, from JAX's numbers")
-    bp.add_argument("function", help=f"MODULE:FUNCTION, or an example: {', '.join([*examples_jax.BOOK, *examples_jax.MODELS])}")
+    names = ", ".join([*examples_jax.BOOK, *examples_jax.MODELS])
+    bp.add_argument("function", help=f"MODULE:FUNCTION, or an example: {names}")
     bp.add_argument("--shapes", nargs="*", type=_shape, default=[()],
                     help="for MODULE:FUNCTION, one shape per positional argument (seeded random normals)")
     bp.add_argument("--collapse", nargs="*", default=[], help="named scopes to draw as one node each")

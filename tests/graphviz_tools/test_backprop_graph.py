@@ -160,3 +160,20 @@ def test_bad_options_are_refused_at_once():
         backprop_graph(jnp.sin, edge_width="wide")
     with pytest.raises(ValueError, match="summary"):
         backprop_graph(jnp.sin, summary="mean")
+
+
+def test_identical_consecutive_layers_fold_into_one_node():
+    from jaxnet import Dense, Sequential
+
+    model = Sequential([Dense(8, activation="tanh") for _ in range(4)] + [Dense(1)])
+    params = model.init(jax.random.key(0), (8,))
+    x = np.linspace(-1, 1, 16, dtype=np.float32).reshape(2, 8)
+
+    def loss(x):
+        return jnp.sum(model.apply(params, x))
+
+    trace = trace_backprop(loss, max_depth=0)(x)
+    repeats = [n for n in trace.nodes.values() if n.kind == "repeat"]
+    assert [n.label for n in repeats] == ["dense (Dense) … dense_3 (Dense)  ×4"]
+    x_edge = next(e for e in trace.edges if trace.nodes[e.src].label == "x")
+    np.testing.assert_allclose(x_edge.cotangent, jax.grad(loss)(x), rtol=1e-4, atol=1e-6)
