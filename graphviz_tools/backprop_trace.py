@@ -265,7 +265,7 @@ def trace_backprop(fun: Callable, *, argnums: int | Sequence[int] | None = None,
             _, vjp_fn, values = jax.vjp(lambda p: run(flat_args, p), probes, has_aux=True)
             return values, vjp_fn(seeds)[0]
 
-        zeros = [jnp.zeros(a.shape, a.dtype) for a in probe_avals]
+        zeros = [np.zeros(a.shape, a.dtype) for a in probe_avals]  # NumPy: no compile per shape
         values, cotangents = forward_and_backward(flat, zeros)
         value_of = {v: _host(x) for v, x in zip(shown, values)}
         value = lambda v: np.asarray(v.val) if isinstance(v, jcore.Literal) else value_of[v]  # noqa: E731

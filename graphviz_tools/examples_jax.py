@@ -53,7 +53,7 @@ def two_layer(x, w1, b1, w2, b2, t):
 def _seeds_loss(model, input_shape: tuple, batch: int) -> tuple[Callable, tuple]:
     from jaxnet import losses
 
-    params = model.init(jax.random.key(0), input_shape)
+    params = jax.jit(model.init, static_argnums=1)(jax.random.key(0), input_shape)  # one compile, not one per op
     x = jax.random.uniform(jax.random.key(1), (batch, *input_shape))
     y = jax.nn.one_hot(jnp.arange(batch) % 10, 10)
 

@@ -134,6 +134,7 @@ def test_scan_loop_of_10000_steps_draws_as_one_node():
     np.testing.assert_allclose(x_edge.cotangent, jax.grad(looped)(jnp.ones(3)), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_node_budget_collapses_scopes_then_refuses():
     fun, args = examples_jax.mlp_loss()
     collapsed = trace_backprop(fun, argnums=0, max_nodes=15)(*args)
