@@ -61,7 +61,7 @@ def mlp():
 def test_mlp_gradients_are_jax_grads_and_the_picture_is_small(mlp):
     fun, args, trace = mlp
     assert len(trace.nodes) <= 40
-    grads = jax.grad(fun)(*args)
+    grads = jax.jit(jax.grad(fun))(*args)
     for e in trace.edges:
         label = trace.nodes[e.src].label
         if label.startswith("params["):
@@ -167,7 +167,7 @@ def test_identical_consecutive_layers_fold_into_one_node():
     from jaxnet import Dense, Sequential
 
     model = Sequential([Dense(8, activation="tanh") for _ in range(4)] + [Dense(1)])
-    params = model.init(jax.random.key(0), (8,))
+    params = jax.jit(model.init, static_argnums=1)(jax.random.key(0), (8,))
     x = np.linspace(-1, 1, 16, dtype=np.float32).reshape(2, 8)
 
     def loss(x):
