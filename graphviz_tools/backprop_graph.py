@@ -20,7 +20,14 @@ import graphviz
 import numpy as np
 
 from graphviz_tools.backprop_trace import MAX_EQUATIONS, MAX_NODES, BackpropTrace, Edge, Node, trace_backprop
-from graphviz_tools.render import FORWARD_COLOR, GRADIENT_COLOR, check_number_format, check_rankdir, format_value
+from graphviz_tools.render import (
+    GRADIENT_COLOR,
+    Digraph,
+    check_number_format,
+    check_rankdir,
+    edge_label,
+    format_value,
+)
 
 SMALL = 4  # scalars and vectors of up to this many entries are written out
 NODE_STYLES = {
@@ -82,14 +89,6 @@ def local_derivative(edge: Edge, edges: list[Edge], number_format) -> str | None
              "tanh": "×(1−y²)", "dot_general": "·Wᵀ" if slot == 0 else "Xᵀ·", "reduce_sum": "×1 (broadcast)",
              "integer_pow": "×(−y²)" if power == -1 else f"×{power}x^{(power or 1) - 1}"}
     return rules.get(name, "×∂y/∂x")
-
-
-def _edge_label(top: str, bottom: str | None, bold: bool = False) -> str:
-    rows = f'<tr><td><font color="{FORWARD_COLOR}">{html.escape(top)}</font></td></tr>'
-    if bottom is not None:
-        text = f"<b>{html.escape(bottom)}</b>" if bold else html.escape(bottom)
-        rows += f'<tr><td><font color="{GRADIENT_COLOR}">{text}</font></td></tr>'
-    return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{rows}</table>>'
 
 
 def _tooltip(trace: BackpropTrace, node: Node, value, number_format, summary) -> str:
@@ -181,7 +180,7 @@ def draw_trace(trace: BackpropTrace, *, rankdir: str | None = None, number_forma
     units = sum(1 for n in trace.nodes.values() if n.unit is not None)
     layered = any(n.scope for n in trace.nodes.values()) or sum(n.kind == "scope" for n in trace.nodes.values()) > 1
     rankdir = rankdir or ("LR" if units <= 12 and not layered else "TB")  # models read top to bottom
-    dot = graphviz.Digraph(name=trace.title)
+    dot = Digraph(name=trace.title)  # shows itself in Jupyter (the HTML viewer, or SVG)
     dot.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.3", ranksep="0.3" if layered else "0.6",
              label=trace.title, labelloc="t", fontsize="14", compound="true")
     dot.attr("node", fontname="Helvetica", fontsize="11", margin="0.05,0.03")
@@ -234,7 +233,7 @@ def draw_trace(trace: BackpropTrace, *, rankdir: str | None = None, number_forma
                 local = local_derivative(e, trace.edges, number_format)
                 bottom = f"{local} = {bottom}" if local else bottom
         # in a model's top-to-bottom layout a label would take a rank of its own; an xlabel sits beside the edge
-        attrs = {"xlabel" if layered else "label": _edge_label(top, bottom), "tooltip": _aval(e.value)}
+        attrs = {"xlabel" if layered else "label": edge_label(top, bottom), "tooltip": _aval(e.value)}
         if e.cotangent is not None:
             attrs["class"] = f"grad-step-{e.step}"
         else:
