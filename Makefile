@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 OUT    ?= out
 
-.PHONY: demo test lint notebooks notebooks-run notebook-figures test-slow test-all install graphviz chromium bench-extra clean
+.PHONY: demo test lint notebooks notebooks-run notebook-figures docs-figures test-slow test-all install graphviz chromium bench-extra clean
 
 install: $(STAMP) graphviz chromium
 
@@ -53,6 +53,10 @@ demo: install
 	$(BIN)/python -m graphviz_tools two_layer --format html --out $(OUT)/graphs
 	@echo "Backprop graphs of the book's apple examples are in $(OUT)/graphs/ (open the .svg in a browser);"
 	@echo "$(OUT)/graphs/two_layer.html is the interactive viewer (search, collapse, step through the backward pass)."
+	$(BIN)/python -m graphviz_tools.docs_figures --out $(OUT)/graphs --format png
+	$(BIN)/python -m graphviz_tools backprop mlp --format svg --out $(OUT)/graphs
+	$(BIN)/python -m graphviz_tools backprop cnn --format svg --out $(OUT)/graphs
+	@echo "The book's figures from Var (book_*_var) and from plain JAX (book_*_jax), and the MLP's and CNN's backward graphs, are in $(OUT)/graphs/."
 	$(BIN)/python -m jaxnet train --model mlp --dataset digits --epochs 40 --out $(OUT)/mlp
 	$(BIN)/python -m jaxnet train --model cnn --dataset digits --epochs 15 --out $(OUT)/cnn
 	$(BIN)/python -m benchmarks.grad_speed --quick --plot $(OUT)/grad_speed.png --json $(OUT)/grad_speed.json
@@ -82,6 +86,10 @@ notebooks-run: install
 
 notebook-figures: install
 	$(BIN)/python notebooks/export_figures.py
+
+# The README's backprop pictures (docs/graphs/*.png, with their DOT, which a test keeps current).
+docs-figures: install
+	$(BIN)/python -m graphviz_tools.docs_figures --out docs/graphs --format png
 
 # Optional peers for benchmarks/train_speed (Keras 3 on JAX, PyTorch CPU).
 bench-extra: install

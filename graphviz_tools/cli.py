@@ -4,6 +4,9 @@ Examples:
   python -m graphviz_tools apple --format svg --out out/graphs
   python -m graphviz_tools apple_orange --format dot              # DOT on standard output
   python -m graphviz_tools jaxpr mypkg.mod:loss --shapes 3 3,4 --grad --out out/graphs
+  python -m graphviz_tools backprop apple_orange --format png --out out/graphs   # the book's figure, from JAX
+  python -m graphviz_tools backprop mlp --format svg --out out/graphs            # the seeds' MLP loss gradient
+  python -m graphviz_tools backprop mypkg.mod:loss --shapes 3 3,4 --local-derivatives
   python -m graphviz_tools model --model cnn --input-shape 32,32,3 --format png --out out/graphs
 """
 from __future__ import annotations
@@ -16,8 +19,10 @@ import sys
 import jax
 import jax.numpy as jnp
 
+from graphviz_tools import examples_jax
+from graphviz_tools.backprop_graph import EDGE_WIDTHS, backprop_graph
 from graphviz_tools.examples import EXAMPLES
-from graphviz_tools.jaxpr import grad_graph, jaxpr_graph
+from graphviz_tools.jaxpr import jaxpr_graph
 from graphviz_tools.model_plot import plot_model
 from graphviz_tools.render import (
     FORMATS,
@@ -59,10 +64,22 @@ def build_parser() -> argparse.ArgumentParser:
     jx.add_argument("--shapes", nargs="*", type=_shape, default=[()],
                     help="one shape per positional argument, e.g. --shapes 3 3,4 ('' for a scalar); "
                          "the arguments are filled with seeded random normals")
-    jx.add_argument("--grad", action="store_true", help="draw jax.value_and_grad of the function")
+    jx.add_argument("--grad", action="store_true", help="draw the book's backward picture (as the backprop command)")
     jx.add_argument("--collapse", nargs="*", default=[], help="named scopes to draw as one node each")
     jx.add_argument("--max-depth", type=int, help="levels of nested jaxprs to expand")
     _output_options(jx)
+    bp = commands.add_parser("backprop", help="the book's backward picture of a JAX function, from JAX's numbers")
+    names = ", ".join([*examples_jax.BOOK, *examples_jax.MODELS])
+    bp.add_argument("function", help=f"MODULE:FUNCTION, or an example: {names}")
+    bp.add_argument("--shapes", nargs="*", type=_shape, default=[()],
+                    help="for MODULE:FUNCTION, one shape per positional argument (seeded random normals)")
+    bp.add_argument("--collapse", nargs="*", default=[], help="named scopes to draw as one node each")
+    bp.add_argument("--max-depth", type=int, help="levels of named scopes drawn as clusters")
+    bp.add_argument("--max-nodes", type=int, default=30, help="node budget; scopes collapse to fit (default 30)")
+    bp.add_argument("--local-derivatives", action="store_true", help="write the book's local derivatives (×1, ×y ...)")
+    bp.add_argument("--edge-width", choices=[w for w in EDGE_WIDTHS if w], help="pen width by |cotangent| "
+                    "('grad', the default) or |cotangent|/|value| ('relative')")
+    _output_options(bp)
     mp = commands.add_parser("model", help="plot one of jaxnet's zoo models (Keras' plot_model)")
     from jaxnet.zoo import MODELS
     mp.add_argument("--model", choices=sorted(MODELS), default="mlp")
@@ -86,13 +103,21 @@ def _load(spec: str):
 def _build(args) -> tuple[str, object]:
     """The file stem and the Digraph for the chosen command."""
     layout = {"rankdir": args.rankdir} if args.rankdir else {}
-    if args.command == "jaxpr":
+    if args.command == "backprop" and ":" not in args.function:
+        options = dict(collapse=args.collapse, max_depth=args.max_depth, max_nodes=args.max_nodes,
+                       local_derivatives=args.local_derivatives, edge_width=args.edge_width or "grad", **layout)
+        return f"{args.function}_backprop", examples_jax.draw(args.function, **options)
+    if args.command in ("jaxpr", "backprop"):
         fun = _load(args.function)
         keys = jax.random.split(jax.random.key(0), max(len(args.shapes), 1))
         arrays = [jax.random.normal(k, s, jnp.float32) for k, s in zip(keys, args.shapes)]
-        draw = grad_graph if args.grad else jaxpr_graph
-        graph = draw(fun, collapse=args.collapse, max_depth=args.max_depth, **layout)(*arrays)
-        return args.function.split(":")[1] + ("_grad" if args.grad else ""), graph
+        stem = args.function.split(":")[1]
+        if args.command == "jaxpr" and not args.grad:
+            return stem, jaxpr_graph(fun, collapse=args.collapse, max_depth=args.max_depth, **layout)(*arrays)
+        extra = {} if args.command == "jaxpr" else dict(
+            max_nodes=args.max_nodes, local_derivatives=args.local_derivatives, edge_width=args.edge_width or "grad")
+        graph = backprop_graph(fun, collapse=args.collapse, max_depth=args.max_depth, **extra, **layout)(*arrays)
+        return stem + ("_grad" if args.command == "jaxpr" else "_backprop"), graph
     if args.command == "model":
         from jaxnet import zoo
 

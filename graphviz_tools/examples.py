@@ -67,7 +67,7 @@ def affine() -> Var:
 def softmax_loss() -> Var:
     """Softmax-with-Loss on scores [0.3, 2.9, 4.0] with target class 2: the gradient is y - t."""
     a = Var(np.array([0.3, 2.9, 4.0]), "a")
-    t = Var(np.array([0.0, 0.0, 1.0]), "t")
+    t = Var(np.array([0.0, 0.0, 1.0]), "t", constant=True)  # the label: no gradient, as in the book
     loss = a.softmax_with_loss(t)
     loss.name = "L"
     return loss.backward()
@@ -80,7 +80,7 @@ def two_layer() -> Var:
     b1 = Var(np.array([0.1, 0.2, 0.3]), "b1")
     w2 = Var(np.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]), "W2")
     b2 = Var(np.array([0.1, 0.2]), "b2")
-    t = Var(np.array([[0.0, 1.0]]), "t")
+    t = Var(np.array([[0.0, 1.0]]), "t", constant=True)
     hidden = (x @ w1 + b1).sigmoid()
     loss = (hidden @ w2 + b2).softmax_with_loss(t)
     loss.name = "L"

@@ -8,8 +8,8 @@ and while bodies, custom_jvp / custom_vjp, remat) are found generically, as any
 clusters. Operations under ``jax.named_scope`` (jaxnet names each layer) are
 grouped into clusters, which can be collapsed to one node each.
 
-``grad_graph(fun)(*args)`` draws ``jax.value_and_grad(fun)``: the forward pass and
-the backward pass, with forward values and cotangents on the edges.
+``grad_graph`` is the deprecated name of ``graphviz_tools.backprop_graph`` (the book's
+backward picture of a function).
 """
 from __future__ import annotations
 
@@ -73,12 +73,17 @@ def evaluate(closed: jcore.ClosedJaxpr, args: Sequence) -> dict:
     env.update(zip(jaxpr.constvars, consts))
     env.update(zip(jaxpr.invars, args))
     for eqn in jaxpr.eqns:
-        bind = eqn.primitive.get_bind_params(eqn.params)
-        # JAX < 0.7 returns (subfuns, params); later releases return the params alone.
-        subfuns, bind_params = bind if isinstance(bind, tuple) else ((), bind)
-        outs = eqn.primitive.bind(*subfuns, *map(read, eqn.invars), **bind_params)
-        env.update(zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]))
+        env.update(zip(eqn.outvars, eval_eqn(eqn, [read(v) for v in eqn.invars])))
     return env
+
+
+def eval_eqn(eqn: jcore.JaxprEqn, invals: Sequence) -> list:
+    """Run one equation on ``invals``; returns the list of its outputs (one for most primitives)."""
+    bind = eqn.primitive.get_bind_params(eqn.params)
+    # JAX < 0.7 returns (subfuns, params); later releases return the params alone.
+    subfuns, bind_params = bind if isinstance(bind, tuple) else ((), bind)
+    outs = eqn.primitive.bind(*subfuns, *invals, **bind_params)
+    return list(outs) if eqn.primitive.multiple_results else [outs]
 
 
 @dataclass
@@ -292,40 +297,24 @@ def jaxpr_graph(fun: Callable, *, max_depth: int | None = None, collapse: Sequen
     return build
 
 
-def grad_graph(fun: Callable, *, argnums: int | Sequence[int] | None = None, max_depth: int | None = None,
-               collapse: Sequence[str] = (), values: bool | str = "auto", rankdir: str = "TB",
-               number_format: str | Callable = "{:.4g}") -> Callable[..., graphviz.Digraph]:
-    """Draw the computation of ``jax.value_and_grad(fun)``: the forward pass and the backward pass.
+def grad_graph(fun: Callable, **options) -> Callable[..., graphviz.Digraph]:
+    """Deprecated name of ``graphviz_tools.backprop_graph``, which draws the book's picture.
 
-    For small inputs the edges carry the forward values and the cotangents, so the
-    apple / orange example shows the same numbers as the miniature autograd.
+    It used to draw the jaxpr of ``jax.value_and_grad(fun)``: a second, backward graph tangled
+    with the forward one. It now returns ``backprop_graph(fun, **options)`` (forward values and
+    each edge's own cotangent on one forward graph) and warns; the name will be removed.
 
     Arguments:
-        fun: a scalar-valued JAX function.
-        argnums: which arguments to differentiate (default: all positional arguments).
-        max_depth, collapse, values, rankdir, number_format: as in ``jaxpr_graph``.
+        fun: a JAX function.
+        **options: ``backprop_graph``'s options (``argnums``, ``max_depth``, ``collapse``, ``rankdir`` ...).
 
     Returns:
         A function of ``fun``'s arguments that returns the ``graphviz.Digraph``.
     """
-    check_rankdir(rankdir)
+    import warnings
 
-    def build(*args) -> graphviz.Digraph:
-        nums = tuple(range(len(args))) if argnums is None else argnums
-        out = jax.eval_shape(fun, *args)
-        if not hasattr(out, "shape") or out.shape != ():
-            raise ValueError(f"grad_graph needs a scalar-valued function; {getattr(fun, '__name__', 'it')} returns "
-                             f"{getattr(out, 'shape', type(out).__name__)}: reduce it first, e.g. "
-                             "lambda x: f(x).sum()")
-        value_and_grad = jax.value_and_grad(fun, argnums=nums)
-        closed = jax.make_jaxpr(value_and_grad)(*args)
-        env_values = evaluate(closed, jax.tree.leaves(args)) if _want_values(values, args) else {}
-        names = _arg_names(fun, len(args))
-        chosen = [nums] if isinstance(nums, int) else list(nums)
-        outs = ["value"] + _leaf_labels([f"d{names[i]}" for i in chosen], tuple(args[i] for i in chosen))
-        name = getattr(fun, "__name__", "function")
-        return _draw_closed(closed, _leaf_labels(names, args), values=env_values,
-                            title=f"value and gradient of {name}", max_depth=max_depth, collapse=collapse,
-                            rankdir=rankdir, number_format=number_format, out_labels=outs)
+    from graphviz_tools.backprop_graph import backprop_graph  # it imports this module
 
-    return build
+    warnings.warn("grad_graph is deprecated: use graphviz_tools.backprop_graph, which it now calls",
+                  DeprecationWarning, stacklevel=2)
+    return backprop_graph(fun, **options)

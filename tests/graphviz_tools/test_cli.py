@@ -36,12 +36,24 @@ def test_jaxpr_and_grad_of_a_module_function(tmp_path):
     result = run("jaxpr", "jaxnet.losses:mean_squared_error", "--shapes", "4,3", "4,3", "--grad",
                  "--format", "svg", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "dy_pred" in (tmp_path / "mean_squared_error_grad.svg").read_text()
+    svg = (tmp_path / "mean_squared_error_grad.svg").read_text()
+    assert ">y_pred<" in svg and 'fill="#d62728"' in svg  # the input, and gradients drawn in red
+
+
+@needs_dot
+def test_backprop_of_a_book_example_and_a_module_function(tmp_path):
+    assert run("backprop", "apple_orange", "--format", "svg", "--out", str(tmp_path)).returncode == 0
+    assert ">165<" in (tmp_path / "apple_orange_backprop.svg").read_text()  # dOrange_num
+    result = run("backprop", "jaxnet.losses:mean_squared_error", "--shapes", "4,3", "4,3", "--format", "dot",
+                 "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    result = run("backprop", "nope", "--format", "dot")
+    assert result.returncode == 2 and "apple_orange" in result.stderr
 
 
 def test_jaxpr_errors_are_messages_not_tracebacks():
     result = run("jaxpr", "jaxnet.activations:softmax", "--shapes", "3", "--grad", "--format", "dot")
-    assert result.returncode == 2 and "scalar-valued" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "seed=" in result.stderr and "Traceback" not in result.stderr
     result = run("jaxpr", "jaxnet.activations:nope", "--format", "dot")
     assert result.returncode != 0 and "cannot load" in result.stderr
     result = run("jaxpr", "jaxnet.activations:relu", "--shapes", "3,x", "--format", "dot")

@@ -119,7 +119,7 @@ def test_log_of_non_positive_raises():
         Var(-1.0).log()
 
 
-@pytest.mark.parametrize("draw", ["to_digraph", "jaxpr_graph", "grad_graph", "plot_model"])
+@pytest.mark.parametrize("draw", ["to_digraph", "jaxpr_graph", "backprop_graph", "plot_model"])
 def test_rankdir_is_checked_everywhere(draw):
     import jax.numpy as jnp
 
@@ -127,7 +127,7 @@ def test_rankdir_is_checked_everywhere(draw):
     from jaxnet import zoo
     calls = {"to_digraph": lambda: to_digraph(examples.apple(), rankdir="XX"),
              "jaxpr_graph": lambda: graphviz_tools.jaxpr_graph(jnp.sin, rankdir="XX")(1.0),
-             "grad_graph": lambda: graphviz_tools.grad_graph(jnp.sin, rankdir="XX")(1.0),
+             "backprop_graph": lambda: graphviz_tools.backprop_graph(jnp.sin, rankdir="XX")(1.0),
              "plot_model": lambda: graphviz_tools.plot_model(zoo.mlp(), (28, 28), rankdir="XX")}
     with pytest.raises(ValueError, match="TB, LR, BT, RL"):
         calls[draw]()
