@@ -5,6 +5,8 @@ import os
 
 import numpy as np
 
+from jaxnet._src.labels import class_labels
+
 
 def to_categorical(y, num_classes: int | None = None) -> np.ndarray:
     """One-hot encode integer class labels, as Keras' ``to_categorical``.
@@ -16,11 +18,10 @@ def to_categorical(y, num_classes: int | None = None) -> np.ndarray:
     Returns:
         A float32 array of shape ``y.shape + (num_classes,)``.
     """
-    y = np.asarray(y, dtype=np.int64)
+    y = np.asarray(y)
     if y.ndim > 1 and y.shape[-1] == 1:
         y = y[..., 0]
-    if num_classes is None:
-        num_classes = int(y.max()) + 1 if y.size else 0
+    y, num_classes = class_labels(y, num_classes)
     return np.eye(num_classes, dtype=np.float32)[y]
 
 
