@@ -81,7 +81,9 @@ def class_labels(y: Any, num_classes: int | None, what: str = "labels") -> tuple
     y = y.astype(np.int64)
     if num_classes is None:
         num_classes = int(y.max()) + 1 if y.size else 0
-    check_integer_labels(y, num_classes, what)
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"{what} must be in [0, {num_classes - 1}] for num_classes={num_classes}, got {y.min()} to "
+                         f"{y.max()}")
     return y, num_classes
 
 
