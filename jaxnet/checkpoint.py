@@ -66,9 +66,11 @@ def save(path: str | os.PathLike, trees: dict[str, Any], metadata: dict | None =
     meta = json.dumps({"format": "jaxnet-checkpoint-1", "trees": sorted(trees), **(metadata or {})})
     arrays[_META] = np.frombuffer(meta.encode(), dtype=np.uint8)
     try:
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        with atomic_path(path, what="a checkpoint") as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)
     except OSError as err:
+        if err.strerror is None:
+            raise  # atomic_path's own check: it names the path and what to do
         raise OSError(f"cannot write a checkpoint to {str(path)!r}: {err.strerror or err}") from err
     return path
 

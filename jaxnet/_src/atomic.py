@@ -34,12 +34,12 @@ def _writable(path: pathlib.Path) -> bool:
     return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
 
 
-def check_writable(path: str | os.PathLike, what: str = "file") -> pathlib.Path:
+def check_writable(path: str | os.PathLike, what: str = "a file") -> pathlib.Path:
     """Raise a clear ``OSError`` now if ``path`` cannot be written later (checked before long work).
 
     Arguments:
         path: the file that will be written (it may not exist yet; missing folders will be created).
-        what: how to name it in messages ("checkpoint", "figure", ...).
+        what: how to name it in messages ("a checkpoint", "a figure", ...).
 
     Returns:
         ``path`` as a ``pathlib.Path``.
@@ -51,16 +51,16 @@ def check_writable(path: str | os.PathLike, what: str = "file") -> pathlib.Path:
     """
     path = pathlib.Path(path)
     if path.is_dir():
-        raise IsADirectoryError(f"cannot write the {what} {str(path)!r}: it is a folder; give a file name inside it")
+        raise IsADirectoryError(f"cannot write {what} to {str(path)!r}: it is a folder; give a file name inside it")
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
-        raise NotADirectoryError(f"cannot write the {what} {str(path)!r}: {str(blocking)!r} is a file, not a folder")
+        raise NotADirectoryError(f"cannot write {what} to {str(path)!r}: {str(blocking)!r} is a file, not a folder")
     if path.exists() and not _writable(path):
-        raise PermissionError(f"cannot write the {what} {str(path)!r}: the file is read-only; make it writable "
+        raise PermissionError(f"cannot write {what} to {str(path)!r}: the file is read-only; make it writable "
                               "(chmod u+w) or choose another path")
     folder = next(p for p in path.parents if p.exists())
     if not _writable(folder):
-        raise PermissionError(f"cannot write the {what} {str(path)!r}: the folder {str(folder)!r} is read-only; "
+        raise PermissionError(f"cannot write {what} to {str(path)!r}: the folder {str(folder)!r} is read-only; "
                               "choose another location")
     return path
 
@@ -91,7 +91,7 @@ def remove_stale_temporaries(path: pathlib.Path, suffix: str) -> list[pathlib.Pa
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[pathlib.Path]:
+def atomic_path(path: str | os.PathLike, suffix: str = ".tmp", what: str = "a file") -> Iterator[pathlib.Path]:
     """Yield a temporary path in ``path``'s folder; rename it onto ``path`` when the block succeeds.
 
     If the block raises (even KeyboardInterrupt), the temporary file is removed and ``path`` keeps its
@@ -102,11 +102,12 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[pathl
     Arguments:
         path: the file to write.
         suffix: the temporary file's suffix (give the real one when a writer picks the format from it).
+        what: how to name the file in messages ("a checkpoint", ...).
 
     Raises:
         OSError: see ``check_writable``; or the writer's own error.
     """
-    path = check_writable(path)
+    path = check_writable(path, what)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path, suffix)
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
