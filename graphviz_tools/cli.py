@@ -28,6 +28,7 @@ from graphviz_tools.render import (
     require_dot,
     to_digraph,
 )
+from jaxnet._src.atomic import check_writable
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -36,6 +37,19 @@ def _shape(text: str) -> tuple[int, ...]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"a shape is comma-separated integers such as 3,4 (or '' for a scalar), "
                                          f"got {text!r}") from None
+
+
+def _at_least(low: int):
+    """argparse type: an integer >= ``low`` (``--num-outputs 0`` is a usage error, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -61,13 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "the arguments are filled with seeded random normals")
     jx.add_argument("--grad", action="store_true", help="draw jax.value_and_grad of the function")
     jx.add_argument("--collapse", nargs="*", default=[], help="named scopes to draw as one node each")
-    jx.add_argument("--max-depth", type=int, help="levels of nested jaxprs to expand")
+    jx.add_argument("--max-depth", type=_at_least(0), help="levels of nested jaxprs to expand")
     _output_options(jx)
     mp = commands.add_parser("model", help="plot one of jaxnet's zoo models (Keras' plot_model)")
     from jaxnet.zoo import MODELS
     mp.add_argument("--model", choices=sorted(MODELS), default="mlp")
     mp.add_argument("--input-shape", type=_shape, default=(28, 28), help="one example's shape, e.g. 32,32,3")
-    mp.add_argument("--num-outputs", type=int, default=10)
+    mp.add_argument("--num-outputs", type=_at_least(1), default=10)
     mp.add_argument("--show-activations", action="store_true")
     _output_options(mp)
     return parser
@@ -78,9 +92,12 @@ def _load(spec: str):
     if not attr:  # ValueError: main reports it as a usage error (exit 2)
         raise ValueError(f"expected MODULE:FUNCTION, got {spec!r}")
     try:
-        return getattr(importlib.import_module(module_name), attr)
+        fun = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as err:
         raise ValueError(f"cannot load {spec!r}: {err}") from None
+    if not callable(fun):
+        raise ValueError(f"{spec!r} is a {type(fun).__name__}, not a function")
+    return fun
 
 
 def _build(args) -> tuple[str, object]:
@@ -91,7 +108,12 @@ def _build(args) -> tuple[str, object]:
         keys = jax.random.split(jax.random.key(0), max(len(args.shapes), 1))
         arrays = [jax.random.normal(k, s, jnp.float32) for k, s in zip(keys, args.shapes)]
         draw = grad_graph if args.grad else jaxpr_graph
-        graph = draw(fun, collapse=args.collapse, max_depth=args.max_depth, **layout)(*arrays)
+        try:
+            graph = draw(fun, collapse=args.collapse, max_depth=args.max_depth, **layout)(*arrays)
+        except TypeError as err:  # wrong argument count, shapes that do not fit: the user's inputs
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            shapes = " ".join(",".join(map(str, s)) or "''" for s in args.shapes)
+            raise ValueError(f"{args.function} cannot be traced with --shapes {shapes}: {first}") from None
         return args.function.split(":")[1] + ("_grad" if args.grad else ""), graph
     if args.command == "model":
         from jaxnet import zoo
@@ -106,7 +128,10 @@ def _build(args) -> tuple[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} is a file; give a folder to write into")
     if args.format != "dot":
         try:
             require_dot()  # before any work: say how to install it, never a raw traceback
@@ -121,6 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.format == "dot" and args.out is None:
         sys.stdout.write(graph.source)
         return 0
-    path = render(graph, (args.out or pathlib.Path(".")) / f"{stem}.{args.format}")
+    try:
+        path = check_writable((args.out or pathlib.Path(".")) / f"{stem}.{args.format}", "a graph")
+    except OSError as err:  # a read-only folder, a folder in the way: the user's --out
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        render(graph, path)
+    except ValueError as err:  # more nodes than the budget: the message names the options that help
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (OSError, RuntimeError) as err:  # dot missing its permissions, crashing or timing out
+        print(f"error: cannot lay out the graph with dot: {err}", file=sys.stderr)
+        return 1
     print(f"wrote {path}")
     return 0
