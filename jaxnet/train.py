@@ -31,6 +31,7 @@ import optax
 from jaxnet import callbacks as cb
 from jaxnet import checkpoint, losses, optimizers
 from jaxnet import metrics as metrics_lib
+from jaxnet._src.checks import check_data, check_fit_arguments, check_inputs, warn_if_diverged
 from jaxnet._src.labels import check_labels
 from jaxnet._src.loops import batch_loop, default_steps_per_call
 from jaxnet._src.parallel import DataParallel
@@ -129,26 +130,6 @@ def training_loss(loss) -> Callable:
 def metric_functions(metrics: Sequence) -> dict[str, Callable]:
     """Metric names or functions as ``{log name: per-example function}``."""
     return {metrics_lib.name_of(m): metrics_lib.get(m) for m in metrics}
-
-
-def check_data(x, y, what: str = "training") -> tuple[np.ndarray, np.ndarray]:
-    """Validate one data set: same length, not empty, finite numbers.
-
-    Raises:
-        ValueError: naming the problem.
-    """
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"{what} x and y must have a batch axis, got shapes {x.shape} and {y.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"{what} x has {len(x)} examples but y has {len(y)}; they must match")
-    if len(x) == 0:
-        raise ValueError(f"the {what} data set is empty")
-    for name, arr in (("x", x), ("y", y)):
-        if jnp.issubdtype(arr.dtype, jnp.inexact) and not np.all(np.isfinite(arr)):  # bfloat16 included
-            bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-            raise ValueError(f"{what} {name} contains {bad} NaN or infinite values; clean or impute them first")
-    return x, y
 
 
 def _batches(n: int, batch_size: int) -> tuple[int, int]:
@@ -295,9 +276,7 @@ def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", met
 
 def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
     """The model's outputs for every example of ``x`` (inference mode), in fixed-size batches."""
-    x = np.asarray(x)
-    if x.ndim == 0 or len(x) == 0:
-        raise ValueError(f"predict needs a non-empty batch of inputs, got shape {x.shape}")
+    x = check_inputs(x)
     apply = _apply_fn(model)
     steps = default_steps_per_call(apply, params, x[:1])
     model_key, alive = _identity(model)
@@ -376,6 +355,9 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         ValueError: for mismatched or empty data, NaN/inf values, labels out of range, a bad
             batch size, or an unknown optimizer, loss or metric name.
     """
+    check_fit_arguments(epochs=epochs, initial_epoch=initial_epoch, batch_size=batch_size,
+                        learning_rate=learning_rate, validation_split=validation_split,
+                        validation_data=validation_data, key=key, devices=devices)
     apply, loss_fn, metric_fns = _apply_fn(model), training_loss(loss), metric_functions(metrics)
     tx = _get_optimizer(optimizer, learning_rate)
     x, y = check_data(x, y)
@@ -428,7 +410,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
                 params=state.params if action.params is None else action.params,
                 opt_state=state.opt_state if action.opt_state is None else action.opt_state)
 
-    history = History()
+    history, warned = History(), False
     for callback in callbacks:
         callback.on_train_begin(state)
     for epoch in range(initial_epoch, epochs):
@@ -443,6 +425,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         if val_run is not None:
             logs.update(_host_logs(val_run(state.params, val_x, val_y), metric_fns, prefix="val_"))
         history.append(epoch, logs, time.perf_counter() - start)
+        warned = warned or warn_if_diverged(logs["loss"], epoch, state.params)
         for callback in callbacks:
             act(callback.on_epoch_end(epoch, logs, state))
         if state.stop_reason:
