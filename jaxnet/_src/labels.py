@@ -13,6 +13,7 @@ import functools
 import math
 from typing import Any, Callable
 
+import jax.numpy as jnp
 import numpy as np
 
 CLASS_INDEX = "class indices"
@@ -60,7 +61,7 @@ def one_hot(labels: Any, num_classes: int, dtype: Any, xp: Any = np) -> Any:
 
 def _check_whole(y: np.ndarray, what: str) -> None:
     """Raise unless every value of ``y`` is a finite whole number (0.0 and 2.0 are; 1.7, NaN and "a" are not)."""
-    if y.dtype == bool or not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+    if not (y.dtype == bool or np.issubdtype(y.dtype, np.integer) or jnp.issubdtype(y.dtype, jnp.floating)):
         raise ValueError(f"{what} must be whole-number class labels, got an array of {y.dtype}; "
                          "convert them to integers (e.g. with np.unique(y, return_inverse=True))")
     if not np.issubdtype(y.dtype, np.integer):
