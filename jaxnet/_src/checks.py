@@ -41,7 +41,7 @@ def as_array(data: Any, what: str) -> np.ndarray | jax.Array:
             raise TypeError(f"{what} cannot be made into one array ({err}); give every example the same shape") \
                 from None
     dtype = data.dtype
-    if dtype.kind in "OUSV":
+    if dtype.kind in "OUS" or not (dtype.kind == "b" or jnp.issubdtype(dtype, jnp.number)):
         raise TypeError(f"{what} holds {dtype} values (strings or Python objects); convert it to numbers first, "
                         "e.g. np.asarray(x, np.float32)")
     if jnp.issubdtype(dtype, jnp.complexfloating):
