@@ -9,9 +9,11 @@ the model's structure.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from jaxnet.layers import Layer, Params, Shape, check_shape
 from jaxnet.summary import summary_table
@@ -77,6 +79,15 @@ class _Container(Layer):
         keys = _split(key, len(self.layers))
         return {name: layer.init(k, s) for name, layer, k, s in zip(self.names, self.layers, keys, shapes)}
 
+    def _check_call(self, params, x) -> None:
+        """Refuse, with what to pass instead, parameters of another model and inputs that are not arrays."""
+        if not isinstance(params, Mapping) or set(params) != set(self.names):
+            got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+            raise ValueError(f"these parameters do not belong to this {type(self).__name__}: they hold {got}, its "
+                             f"layers are {list(self.names)}; pass the parameters this model's init returned")
+        if x is None:
+            raise TypeError(f"{type(self).__name__}.apply got x=None; pass a batch of inputs (batch axis first)")
+
     def _children(self, key):
         """(name, layer, key) for each child, the key split only when given."""
         return zip(self.names, self.layers, _split(key, len(self.layers)))
@@ -100,6 +111,8 @@ class Sequential(_Container):
 
     def apply(self, params, x, *, key=None, training=False):
         """Run the layers in order; ``key`` is split so each stochastic layer gets its own."""
+        self._check_call(params, x)
+        x = jnp.asarray(x) if isinstance(x, (list, np.ndarray)) else x
         for name, layer, k in self._children(key):
             with jax.named_scope(name):  # groups the layer's operations in jaxprs and profiles
                 x = layer.apply(params[name], x, key=k, training=training)
@@ -128,6 +141,7 @@ class Branch(_Container):
         return tuple(layer.output_shape(input_shape) for layer in self.layers)
 
     def apply(self, params, x, *, key=None, training=False):
+        self._check_call(params, x)
         outputs = []
         for name, layer, k in self._children(key):
             with jax.named_scope(name):
@@ -152,6 +166,7 @@ class Parallel(_Container):
         return tuple(layer.output_shape(s) for layer, s in zip(self.layers, shapes))
 
     def apply(self, params, x, *, key=None, training=False):
+        self._check_call(params, x)
         if not isinstance(x, (tuple, list)) or len(x) != len(self.layers):
             raise ValueError(f"Parallel with {len(self.layers)} layers expects a tuple of {len(self.layers)} "
                              f"input batches, got {type(x).__name__}")

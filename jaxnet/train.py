@@ -278,6 +278,7 @@ def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
     """The model's outputs for every example of ``x`` (inference mode), in fixed-size batches."""
     x = check_inputs(x)
     apply = _apply_fn(model)
+    _output_shape(apply, params, x)  # a clear error, naming x's shape, before anything is compiled
     steps = default_steps_per_call(apply, params, x[:1])
     model_key, alive = _identity(model)
     run = _cached(("predict", model_key, len(x), batch_size, steps), alive,
@@ -290,8 +291,18 @@ def _fns_key(metric_fns: dict) -> tuple:
 
 
 def _output_shape(apply: ApplyFn, params, x) -> tuple:
-    """One example's output shape, by abstract evaluation of the model on one example."""
-    return jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params, x[:1]).shape[1:]
+    """One example's output shape, by abstract evaluation of the model on one example.
+
+    Raises:
+        ValueError: naming the user's input shape when the model cannot run on it (or on these parameters).
+    """
+    try:
+        out = jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params, x[:1])
+    except (ValueError, TypeError, KeyError) as err:
+        hint = "; for a single example pass x[None]" if x.ndim == 1 else ""
+        raise ValueError(f"the model cannot run on x of shape {tuple(x.shape)} (batch axis first, so one example "
+                         f"is {tuple(x.shape[1:])}{hint}): {err}") from None
+    return out.shape[1:]
 
 
 def _host_logs(values: dict, metric_fns: dict, scale: float = 1.0, prefix: str = "") -> dict[str, float]:
