@@ -271,7 +271,7 @@ def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", met
     key = ("evaluate", model_key, id(loss_fn), _fns_key(metric_fns), len(x), batch_size, steps)
     run = _cached(key, (alive, loss_fn, metric_fns),
                   lambda: make_evaluate(apply, loss_fn, metric_fns, len(x), batch_size, steps_per_call=steps))
-    return _host_logs(run(params, jnp.asarray(x), jnp.asarray(y)), metric_fns)
+    return _host_logs(run(params, *jax.device_put((x, y))), metric_fns)
 
 
 def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
@@ -283,7 +283,7 @@ def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
     model_key, alive = _identity(model)
     run = _cached(("predict", model_key, len(x), batch_size, steps), alive,
                   lambda: make_predict(apply, len(x), batch_size, steps))
-    return run(params, jnp.asarray(x))
+    return run(params, jax.device_put(x))
 
 
 def _fns_key(metric_fns: dict) -> tuple:
