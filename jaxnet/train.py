@@ -436,9 +436,10 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         if val_run is not None:
             logs.update(_host_logs(val_run(state.params, val_x, val_y), metric_fns, prefix="val_"))
         history.append(epoch, logs, time.perf_counter() - start)
-        warned = warned or warn_if_diverged(logs["loss"], epoch, state.params)
         for callback in callbacks:
             act(callback.on_epoch_end(epoch, logs, state))
+        if not (warned or state.stop_reason):  # a callback (TerminateOnNaN) that stops has said why
+            warned = warn_if_diverged(logs["loss"], epoch, state.params)
         if state.stop_reason:
             break
     for callback in callbacks:

@@ -154,3 +154,15 @@ def test_float32_divergence_warns_and_healthy_training_does_not():
     with pytest.warns(RuntimeWarning, match="Lower the learning rate"):  # (1e20 w)^2 overflows float32
         fit(regression, regression.init(KEY, (8,)), np.full((16, 8), 1e20, np.float32), np.zeros(16, np.float32),
             loss="mse", optimizer="sgd", epochs=2, verbose=0)
+
+
+def test_no_divergence_warning_when_terminate_on_nan_stops_the_run():
+    from jaxnet import TerminateOnNaN
+
+    regression = Sequential([Dense(1)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, history = fit(regression, regression.init(KEY, (8,)), np.full((16, 8), 1e20, np.float32),
+                         np.zeros(16, np.float32), loss="mse", optimizer="sgd", epochs=3, verbose=0,
+                         callbacks=[TerminateOnNaN()])
+    assert history.stop_reason.startswith("TerminateOnNaN")
