@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.report_files import write_report_files
+from benchmarks.report_files import check_report_paths, positive_int, write_report_files
 from benchmarks.timing import environment, median_time
 
 BOOK_HIDDEN = 50
@@ -302,11 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hidden", type=int, nargs="+", help="hidden sizes to sweep (default 10 50 100 300 1000)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                         help="dtype of the timed runs (the book's NumPy default is float64)")
-    parser.add_argument("--repeats", type=int, help="timed runs per figure (median reported)")
+    parser.add_argument("--repeats", type=positive_int, help="timed runs per figure (median reported)")
     parser.add_argument("--json", type=pathlib.Path, help="write every figure as JSON")
     parser.add_argument("--csv", type=pathlib.Path, help="write the per-size rows as CSV")
     parser.add_argument("--plot", type=pathlib.Path, help="write time against P (log-log) as a PNG")
     args = parser.parse_args(argv)
+    check_report_paths(parser, json=args.json, csv=args.csv, plot=args.plot)  # before the minutes of timing
     config = QUICK if args.quick else FULL
     overrides = {"dtype": args.dtype}
     if args.hidden:

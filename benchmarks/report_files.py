@@ -6,6 +6,8 @@ import json
 import pathlib
 from typing import Callable, Sequence
 
+from jaxnet._src.atomic import check_writable
+
 
 def write_report_files(report: dict, json_path: pathlib.Path | None,
                        others: Sequence[tuple[pathlib.Path | None, Callable[[pathlib.Path], None]]] = ()) -> None:
@@ -43,3 +45,7 @@ def check_report_paths(parser: argparse.ArgumentParser, **paths: pathlib.Path | 
         blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
         if blocking is not None:
             parser.error(f"--{option} {path}: {blocking} is a file, not a folder")
+        try:
+            check_writable(path, f"--{option}")  # a read-only file or folder
+        except OSError as err:
+            parser.error(str(err))

@@ -33,6 +33,7 @@ from graphviz_tools.render import (
     require_dot,
     to_digraph,
 )
+from jaxnet._src.atomic import check_writable
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -41,6 +42,19 @@ def _shape(text: str) -> tuple[int, ...]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"a shape is comma-separated integers such as 3,4 (or '' for a scalar), "
                                          f"got {text!r}") from None
+
+
+def _at_least(low: int):
+    """argparse type: an integer >= ``low`` (``--num-outputs 0`` is a usage error, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return parse
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "the arguments are filled with seeded random normals")
     jx.add_argument("--grad", action="store_true", help="draw the book's backward picture (as the backprop command)")
     jx.add_argument("--collapse", nargs="*", default=[], help="named scopes to draw as one node each")
-    jx.add_argument("--max-depth", type=int, help="levels of nested jaxprs to expand")
+    jx.add_argument("--max-depth", type=_at_least(0), help="levels of nested jaxprs to expand")
     _output_options(jx)
     bp = commands.add_parser("backprop", help="the book's backward picture of a JAX function, from JAX's numbers")
     names = ", ".join([*examples_jax.BOOK, *examples_jax.MODELS])
@@ -84,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     from jaxnet.zoo import MODELS
     mp.add_argument("--model", choices=sorted(MODELS), default="mlp")
     mp.add_argument("--input-shape", type=_shape, default=(28, 28), help="one example's shape, e.g. 32,32,3")
-    mp.add_argument("--num-outputs", type=int, default=10)
+    mp.add_argument("--num-outputs", type=_at_least(1), default=10)
     mp.add_argument("--show-activations", action="store_true")
     _output_options(mp)
     return parser
@@ -95,9 +109,12 @@ def _load(spec: str):
     if not attr:  # ValueError: main reports it as a usage error (exit 2)
         raise ValueError(f"expected MODULE:FUNCTION, got {spec!r}")
     try:
-        return getattr(importlib.import_module(module_name), attr)
+        fun = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as err:
         raise ValueError(f"cannot load {spec!r}: {err}") from None
+    if not callable(fun):
+        raise ValueError(f"{spec!r} is a {type(fun).__name__}, not a function")
+    return fun
 
 
 def _build(args) -> tuple[str, object]:
@@ -112,11 +129,16 @@ def _build(args) -> tuple[str, object]:
         keys = jax.random.split(jax.random.key(0), max(len(args.shapes), 1))
         arrays = [jax.random.normal(k, s, jnp.float32) for k, s in zip(keys, args.shapes)]
         stem = args.function.split(":")[1]
-        if args.command == "jaxpr" and not args.grad:
-            return stem, jaxpr_graph(fun, collapse=args.collapse, max_depth=args.max_depth, **layout)(*arrays)
         extra = {} if args.command == "jaxpr" else dict(
             max_nodes=args.max_nodes, local_derivatives=args.local_derivatives, edge_width=args.edge_width or "grad")
-        graph = backprop_graph(fun, collapse=args.collapse, max_depth=args.max_depth, **extra, **layout)(*arrays)
+        try:
+            if args.command == "jaxpr" and not args.grad:
+                return stem, jaxpr_graph(fun, collapse=args.collapse, max_depth=args.max_depth, **layout)(*arrays)
+            graph = backprop_graph(fun, collapse=args.collapse, max_depth=args.max_depth, **extra, **layout)(*arrays)
+        except TypeError as err:  # wrong argument count, shapes that do not fit: the user's inputs
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            shapes = " ".join(",".join(map(str, s)) or "''" for s in args.shapes)
+            raise ValueError(f"{args.function} cannot be traced with --shapes {shapes}: {first}") from None
         return stem + ("_grad" if args.command == "jaxpr" else "_backprop"), graph
     if args.command == "model":
         from jaxnet import zoo
@@ -131,7 +153,10 @@ def _build(args) -> tuple[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} is a file; give a folder to write into")
     if args.format != "dot":
         try:
             require_dot()  # before any work: say how to install it, never a raw traceback
@@ -146,6 +171,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.format == "dot" and args.out is None:
         sys.stdout.write(graph.source)
         return 0
-    path = render(graph, (args.out or pathlib.Path(".")) / f"{stem}.{args.format}")
+    try:
+        path = check_writable((args.out or pathlib.Path(".")) / f"{stem}.{args.format}", "a graph")
+    except OSError as err:  # a read-only folder, a folder in the way: the user's --out
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        render(graph, path)
+    except ValueError as err:  # more nodes than the budget: the message names the options that help
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (OSError, RuntimeError) as err:  # dot missing its permissions, crashing or timing out
+        print(f"error: cannot lay out the graph with dot: {err}", file=sys.stderr)
+        return 1
     print(f"wrote {path}")
     return 0

@@ -265,26 +265,35 @@ class CSVLogger(Callback):
 
 
 class TensorBoard(Callback):
-    """Write each epoch's logs as TensorBoard scalars (tensorboardX; no TensorFlow needed), flushed every epoch.
+    """Write each epoch's logs as TensorBoard scalars (tensorboardX's format; no TensorFlow needed).
 
     Training logs go to ``log_dir/train``, ``val_`` logs to ``log_dir/validation``, as Keras lays them out.
+    Events are written synchronously and flushed at the end of every epoch, so a run killed at any
+    moment keeps every finished epoch (tensorboardX's own SummaryWriter queues events in a
+    background thread and can lose the last ones).
     """
 
     def __init__(self, log_dir: str | os.PathLike = "logs"):
         self.log_dir = pathlib.Path(log_dir)
 
     def on_train_begin(self, state):
-        from tensorboardX import SummaryWriter
+        from tensorboardX.event_file_writer import EventsWriter
 
-        self.writers = {"train": SummaryWriter(str(self.log_dir / "train")),
-                        "validation": SummaryWriter(str(self.log_dir / "validation"))}
+        self.writers = {}
+        for split in ("train", "validation"):
+            (self.log_dir / split).mkdir(parents=True, exist_ok=True)
+            self.writers[split] = EventsWriter(str(self.log_dir / split / "events"))
 
     def on_epoch_end(self, epoch, logs, state):
+        from tensorboardX import summary
+        from tensorboardX.proto import event_pb2
+
         for key, value in logs.items():
             split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
-            self.writers[split].add_scalar(f"epoch_{name}", value, epoch)
+            event = event_pb2.Event(wall_time=time.time(), step=epoch, summary=summary.scalar(f"epoch_{name}", value))
+            self.writers[split].write_event(event)
         for writer in self.writers.values():
-            writer.flush()  # a killed run keeps every finished epoch (tensorboardX flushes every 120 s)
+            writer.flush()
         return None
 
     def on_train_end(self, state):

@@ -16,6 +16,29 @@ import sys
 REGRESSION = {"diabetes", "boston_housing", "california_housing"}
 
 
+#: The data sets that ship with scikit-learn (no files, so no --data-dir).
+PACKAGED = {"digits", "iris", "diabetes"}
+
+
+class UsageError(Exception):
+    """A command-line mistake: reported as one line on stderr with exit status 2."""
+
+
+def _number(kind: type, low: float, high: float | None = None, *, low_open: bool = False):
+    """argparse type: a ``kind`` number >= ``low`` (> with ``low_open``) and < ``high``; ``--lr -1`` exits 2."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a{'n integer' if kind is int else ' number'}, "
+                                             f"got {text!r}") from None
+        if not (value > low if low_open else value >= low) or (high is not None and not value < high):
+            bounds = f"in [{low}, {high})" if high is not None else "positive"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
+        return value
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     from jaxnet import datasets, optimizers, zoo
 
@@ -31,17 +54,43 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--dataset", choices=sorted(datasets.LOADERS), default="digits",
                     help="digits, iris and diabetes ship with scikit-learn; the others read local files "
                          "($JAXNET_DATA or --data-dir)")
-    tr.add_argument("--data-dir", type=pathlib.Path, help="folder holding the data set's files")
-    tr.add_argument("--epochs", type=int, default=10)
-    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--data-dir", type=pathlib.Path, help="folder holding the data set's files (not for "
+                                                          f"{', '.join(sorted(PACKAGED))})")
+    tr.add_argument("--epochs", type=_number(int, 1), default=10)
+    tr.add_argument("--batch-size", type=_number(int, 1), default=32)
     tr.add_argument("--optimizer", choices=sorted(optimizers.REGISTRY), default="adam")
-    tr.add_argument("--lr", type=float, help="learning rate (default: Keras' default for the optimizer)")
-    tr.add_argument("--validation-split", type=float, default=0.1)
-    tr.add_argument("--patience", type=int, help="stop early after this many epochs without val_loss improving "
-                                                 "(and restore the best weights)")
+    tr.add_argument("--lr", type=_number(float, 0, low_open=True),
+                    help="learning rate > 0 (default: Keras' default for the optimizer)")
+    tr.add_argument("--validation-split", type=_number(float, 0, 1), default=0.1,
+                    help="fraction in [0, 1) held out for validation (default 0.1)")
+    tr.add_argument("--patience", type=_number(int, 1), help="stop early after this many epochs without val_loss "
+                                                             "improving (and restore the best weights)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/train"), help="output folder")
     return parser
+
+
+OUTPUTS = ("learning_curves.png", "model.npz", "history.json")
+
+
+def _check_arguments(args) -> None:
+    """Usage errors that depend on several options, found before any data is read or any training."""
+    from jaxnet._src.atomic import check_writable
+
+    if args.data_dir is not None and args.dataset in PACKAGED:
+        raise UsageError(f"--data-dir is for data sets read from files; {args.dataset!r} ships with scikit-learn "
+                         "(drop --data-dir)")
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        raise UsageError(f"--data-dir {args.data_dir}: no such folder")
+    if args.patience is not None and args.validation_split == 0:
+        raise UsageError("--patience watches val_loss, so it needs --validation-split > 0")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a folder (it will hold {', '.join(OUTPUTS)})")
+    try:
+        for name in OUTPUTS:
+            check_writable(args.out / name, f"--out's {name}")
+    except OSError as err:
+        raise UsageError(str(err)) from None
 
 
 def _load_data(args):
@@ -56,6 +105,27 @@ def _load_data(args):
     return x, y, x_test, y_test
 
 
+def _head(network) -> str | None:
+    """The activation of the network's last layer that has one (None for a linear head)."""
+    for layer in reversed(network.layers):
+        if hasattr(layer, "activation"):
+            activation = layer.activation
+            return None if activation in (None, "linear") else str(activation)
+    return None
+
+
+def _check_pairing(args, network) -> None:
+    """Refuse a classifier's softmax head on a regression set, and a linear head where probabilities are needed."""
+    head = _head(network)
+    if args.dataset in REGRESSION and head == "softmax":
+        raise UsageError(f"--model {args.model} ends in a softmax (a classifier) but {args.dataset!r} is a regression "
+                         "set: its one softmax output is always 1; use --model regression_mlp or wide_and_deep")
+    if args.dataset not in REGRESSION and head != "softmax":
+        raise UsageError(f"--model {args.model} has a {head or 'linear'} output, but {args.dataset!r} is a "
+                         "classification set trained with cross entropy on probabilities; use a classifier "
+                         "(mlp, mlp_300_100, two_layer, cnn, small_cnn)")
+
+
 def _build_model(args, x, y):
     from jaxnet import keras, zoo
 
@@ -65,9 +135,10 @@ def _build_model(args, x, y):
     if convolutional and x.ndim == 3:
         x = x[..., None]  # grey images: add the channel axis Conv2D expects
     if convolutional and x.ndim != 4:
-        raise SystemExit(f"error: model {args.model!r} needs image data; {args.dataset!r} has examples of shape "
+        raise UsageError(f"model {args.model!r} needs image data; {args.dataset!r} has examples of shape "
                          f"{x.shape[1:]}")
     network = zoo.get(args.model, outputs)
+    _check_pairing(args, network)
     if args.model == "cnn" and min(x.shape[1:3]) < 32:
         network = zoo.cnn(outputs, padding="same")  # three valid 3x3 convolutions do not fit small images
         print(f"note: {x.shape[1]}x{x.shape[2]} images are small for the CIFAR CNN: using padding='same'")
@@ -79,14 +150,19 @@ def _build_model(args, x, y):
 
 def train_command(args) -> int:
     """Train, evaluate on the test split, write the outputs; returns the exit status."""
-    from jaxnet import callbacks, plots
+    from jaxnet import callbacks, datasets, plots
+    from jaxnet._src.atomic import write_text
 
     try:
+        _check_arguments(args)
         x, y, x_test, y_test = _load_data(args)
-    except FileNotFoundError as err:
+        if int(len(x) * args.validation_split) == 0 and args.validation_split:
+            raise UsageError(f"--validation-split {args.validation_split} leaves no validation example out of "
+                             f"{len(x)}")
+        model, x = _build_model(args, x, y)
+    except (UsageError, FileNotFoundError, datasets.DatasetError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    model, x = _build_model(args, x, y)
     if x_test.ndim == x.ndim - 1:
         x_test = x_test[..., None]
     model.summary()
@@ -98,24 +174,20 @@ def train_command(args) -> int:
                         verbose=1 if sys.stderr.isatty() else 2)
     results = model.evaluate(x_test, y_test, return_dict=True)
     print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in results.items()))
-    args.out.mkdir(parents=True, exist_ok=True)
-    plots.plot_history(history, args.out / "learning_curves.png", title=f"{args.model} on {args.dataset}")
-    model.save(args.out / "model.npz")
-    (args.out / "history.json").write_text(json.dumps({"history": history.history, "test": results}, indent=2))
-    print(f"wrote {args.out / 'learning_curves.png'}, {args.out / 'model.npz'}, {args.out / 'history.json'}")
+    paths = [args.out / name for name in OUTPUTS]
+    plots.plot_history(history, paths[0], title=f"{args.model} on {args.dataset}")
+    model.save(paths[1])
+    write_text(paths[2], json.dumps({"history": history.history, "test": results}, indent=2))
+    print(f"wrote {', '.join(map(str, paths))}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen command; returns the exit status."""
+    """Parse ``argv`` and run the chosen command; returns the exit status (2 for a usage error)."""
     args = build_parser().parse_args(argv)
     if args.command == "tour":
         from jaxnet.book import tour
 
         tour.run()
         return 0
-    for name in ("epochs", "batch_size"):
-        if getattr(args, name) <= 0:
-            print(f"error: --{name.replace('_', '-')} must be positive", file=sys.stderr)
-            return 2
     return train_command(args)

@@ -10,10 +10,12 @@ the address it is published at; nothing is downloaded behind your back.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import pathlib
 import pickle
 import struct
+import zlib
 
 import jax
 import numpy as np
@@ -111,20 +113,34 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as err:
+            magic = f.read(4)
+            if len(magic) < 4 or magic[:2] != b"\x00\x00" or magic[2] != 0x08:
+                raise DatasetError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
+            dims = f.read(4 * magic[3])
+            if len(dims) < 4 * magic[3]:
+                raise DatasetError(f"{path} is truncated: its header is incomplete")
+            shape = struct.unpack(f">{magic[3]}I", dims)
+            # read no more than the header promises (plus one byte to detect padding): a corrupt or
+            # hostile size fails on the length check instead of filling memory
+            data = _read_at_most(f, math.prod(shape) + 1)
+    except (OSError, EOFError, zlib.error) as err:
         raise DatasetError(f"cannot read IDX file {path}: {err}") from err
-    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08:
-        raise DatasetError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DatasetError(f"{path} is truncated: its header is incomplete")
-    shape = struct.unpack(f">{ndim}I", data[4:header])
-    expected = header + int(np.prod(shape))
-    if len(data) != expected:
-        raise DatasetError(f"{path} is truncated or padded: {len(data)} bytes, expected {expected} for shape {shape}")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+    if len(data) != math.prod(shape):
+        raise DatasetError(f"{path} is truncated or padded: {len(data)} bytes of data, the header's shape {shape} "
+                           f"needs {math.prod(shape)}")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
+
+
+def _read_at_most(f, limit: int, chunk: int = 1 << 24) -> bytes:
+    """Up to ``limit`` bytes of ``f``, read in chunks so that a false size never allocates at once."""
+    parts, size = [], 0
+    while size < limit:
+        part = f.read(min(chunk, limit - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def _load_idx_set(name: str, path) -> Split:
@@ -142,17 +158,59 @@ def load_fashion_mnist(path: str | os.PathLike | None = None) -> Split:
     return _load_idx_set("fashion_mnist", path)
 
 
-def _read_cifar_batch(path: pathlib.Path) -> tuple[np.ndarray, np.ndarray]:
+class _ArraysOnly(pickle.Unpickler):
+    """An unpickler that builds only plain data: dicts, lists, tuples, bytes, str, numbers and NumPy arrays.
+
+    A pickle can name any importable function to call while loading (``os.system`` included); this one
+    admits only the functions NumPy's own array pickles name, and refuses every other.
+    """
+
+    ALLOWED = frozenset({
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+        ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 spell bytes
+    })
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it asks to call {module}.{name}, which a data file never needs "
+                                         "(refused: only arrays, numbers, strings and containers are loaded)")
+        return super().find_class(module, name)
+
+
+def load_pickled_data(path: str | os.PathLike) -> object:
+    """Unpickle a data file (such as a CIFAR batch) that holds only plain data and NumPy arrays.
+
+    Raises:
+        DatasetError: for a corrupt file, or one whose pickle would call anything else (it is not run).
+    """
     try:
         with open(path, "rb") as f:
-            batch = pickle.load(f, encoding="bytes")  # the published CIFAR format is a Python pickle
-        data, labels = batch[b"data"], batch[b"labels"]
-    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, AttributeError) as err:
-        raise DatasetError(f"{path} is not a CIFAR-10 python batch (corrupt or truncated: {err!r})") from err
-    data = np.asarray(data, np.uint8)
-    if data.ndim != 2 or data.shape[1] != 3072:
-        raise DatasetError(f"{path}: expected data of shape (n, 3072), got {data.shape}")
-    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), np.asarray(labels, np.uint8).reshape(-1, 1)
+            return _ArraysOnly(f, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError, IndexError,
+            MemoryError, RecursionError) as err:
+        raise DatasetError(f"{path} cannot be loaded as plain data: {err}") from err
+
+
+def _read_cifar_batch(path: pathlib.Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        batch = load_pickled_data(path)  # the published CIFAR format is a Python pickle
+    except DatasetError as err:
+        raise DatasetError(f"{path} is not a CIFAR-10 python batch: {err.__cause__}") from err
+    try:
+        data, labels = batch[b"data"], batch[b"labels"]  # type: ignore[index]
+    except (KeyError, TypeError, IndexError) as err:
+        raise DatasetError(f"{path} is not a CIFAR-10 python batch (no data and labels: {err!r})") from err
+    try:
+        data, labels = np.asarray(data, np.uint8), np.asarray(labels, np.uint8).reshape(-1, 1)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise DatasetError(f"{path}: the data and labels are not arrays of bytes ({err})") from err
+    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+        raise DatasetError(f"{path}: expected data of shape (n, 3072) and n labels, got {data.shape} and "
+                           f"{len(labels)}")
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
 
 
 def load_cifar10(path: str | os.PathLike | None = None) -> Split:
@@ -195,12 +253,9 @@ def one_hot(labels, num_classes: int | None = None) -> np.ndarray:
     """One-hot float32 rows for integer labels (Keras' to_categorical).
 
     Raises:
-        ValueError: for labels outside [0, num_classes).
+        ValueError: for labels that are not whole numbers (1.7 is never truncated) or lie outside [0, num_classes).
     """
-    labels = np.asarray(labels).reshape(-1).astype(np.int64)
-    num_classes = (int(labels.max()) + 1 if labels.size else 0) if num_classes is None else num_classes
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"labels must be in [0, {num_classes - 1}], got {labels.min()} to {labels.max()}")
+    labels, num_classes = label_forms.class_labels(np.asarray(labels).reshape(-1), num_classes)
     return label_forms.one_hot(labels, num_classes, np.float32)  # the one encoder, also used inside losses
 
 

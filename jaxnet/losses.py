@@ -16,9 +16,10 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxnet import activations
-from jaxnet._src.labels import CLASS_INDEX, ONE_HOT, TARGETS, one_hot, takes
+from jaxnet._src.labels import CLASS_INDEX, ONE_HOT, TARGETS, check_integer_labels, one_hot, takes
 from jaxnet._src.registry import resolve
 
 Loss = Callable[..., jax.Array]
@@ -87,6 +88,8 @@ def cross_entropy_error(y: jax.Array, t: jax.Array, delta: float = 1e-7) -> jax.
         t = t.reshape(y.shape)  # one-hot rows written without the batch axis, e.g. y (1, 10) with t (10,)
     if t.shape == y.shape:
         return -jnp.sum(t * jnp.log(y + delta)) / y.shape[0]
+    if not isinstance(t, jax.core.Tracer):  # concrete labels (the book's eager use): a bad one is an error
+        check_integer_labels(np.asarray(t), y.shape[-1], "cross_entropy_error's labels t")
     picked = jnp.take_along_axis(y, t.astype(jnp.int32).reshape(-1, 1), axis=1)
     return -jnp.sum(jnp.log(picked + delta)) / y.shape[0]
 
@@ -129,19 +132,31 @@ def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bo
     Returns:
         The batch-mean loss.
     """
-    y_pred = jnp.asarray(y_pred)
+    y_pred, y_true = jnp.asarray(y_pred), jnp.asarray(y_true)
+    if y_true.shape != y_pred.shape:
+        indices = y_true.shape in (y_pred.shape[:-1], y_pred.shape[:-1] + (1,))
+        raise ValueError(f"categorical_crossentropy takes one-hot y_true of y_pred's shape {y_pred.shape}, got "
+                         f"{y_true.shape}" + ("; these are class indices: use sparse_categorical_crossentropy"
+                                              if indices else ""))
     if from_logits:
         log_p = activations.log_softmax(y_pred)
     else:
         p = y_pred / jnp.sum(y_pred, axis=-1, keepdims=True)
         log_p = jnp.log(jnp.clip(p, EPSILON, 1.0 - EPSILON))
-    return _weighted_mean(-jnp.sum(jnp.asarray(y_true) * log_p, axis=-1), sample_weight)
+    # 0 * log p is 0 even where log p = -inf (a class far below a logit of 1e38): never 0 * -inf = NaN
+    terms = jnp.where(y_true == 0, 0.0, y_true * log_p)
+    return _weighted_mean(-jnp.sum(terms, axis=-1), sample_weight)
 
 
 @takes(CLASS_INDEX)
 def sparse_categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
     """Cross entropy against integer labels (``y_true`` of shape (N,) or (N, 1))."""
-    y_pred = jnp.asarray(y_pred)
+    y_pred, y_true = jnp.asarray(y_pred), jnp.asarray(y_true)
+    if y_true.size * y_pred.shape[-1] != y_pred.size:
+        rows = y_true.shape == y_pred.shape
+        raise ValueError(f"sparse_categorical_crossentropy takes one class index per row of y_pred {y_pred.shape}, "
+                         f"got y_true of shape {y_true.shape}" + ("; these are one-hot rows: use "
+                                                                   "categorical_crossentropy" if rows else ""))
     rows = one_hot(y_true, y_pred.shape[-1], y_pred.dtype, jnp)
     return categorical_crossentropy(y_pred, rows, sample_weight, from_logits=from_logits)
 

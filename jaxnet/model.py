@@ -13,9 +13,11 @@ that have any, so it mirrors the parameter tree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from jaxnet.layers import Layer, Params, Shape, check_shape
 from jaxnet.summary import summary_table
@@ -89,6 +91,15 @@ class _Container(Layer):
             raise ValueError(f"{kind}{f' {self.name!r}' if self.name else ''} has no layers: add some, e.g. "
                              f"{kind}([Dense(10)]) or model.add(Dense(10)), before building or training it")
 
+    def _check_call(self, params, x) -> None:
+        """Refuse, with what to pass instead, parameters of another model and inputs that are not arrays."""
+        if not isinstance(params, Mapping) or set(params) != set(self.names):
+            got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+            raise ValueError(f"these parameters do not belong to this {type(self).__name__}: they hold {got}, its "
+                             f"layers are {list(self.names)}; pass the parameters this model's init returned")
+        if x is None:
+            raise TypeError(f"{type(self).__name__}.apply got x=None; pass a batch of inputs (batch axis first)")
+
     def _children(self, key):
         """(name, layer, key) for each child, the key split only when given."""
         return zip(self.names, self.layers, _split(key, len(self.layers)))
@@ -129,6 +140,8 @@ class Sequential(_Container):
             ``(output, state)``, the state keyed by layer name (``{}`` when no layer has any).
         """
         self._check_not_empty()
+        self._check_call(params, x)
+        x = jnp.asarray(x) if isinstance(x, (list, np.ndarray)) else x
         state: dict = {}
         for name, layer, k in self._children(key):
             x = self._run(name, layer, params, x, state, key=k, training=training, mask=mask)
@@ -158,6 +171,7 @@ class Branch(_Container):
 
     def apply_with_state(self, params, x, *, key=None, training=False, mask=None):
         self._check_not_empty()
+        self._check_call(params, x)
         state: dict = {}
         outputs = tuple(self._run(name, layer, params, x, state, key=k, training=training, mask=mask)
                         for name, layer, k in self._children(key))
@@ -181,6 +195,8 @@ class Parallel(_Container):
         return tuple(layer.output_shape(s) for layer, s in zip(self.layers, shapes))
 
     def apply_with_state(self, params, x, *, key=None, training=False, mask=None):
+        self._check_not_empty()
+        self._check_call(params, x)
         if not isinstance(x, (tuple, list)) or len(x) != len(self.layers):
             raise ValueError(f"Parallel with {len(self.layers)} layers expects a tuple of {len(self.layers)} "
                              f"input batches, got {type(x).__name__}")

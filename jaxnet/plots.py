@@ -26,7 +26,7 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> pathlib.Path:
 
     try:
         fig.tight_layout()
-        with atomic_path(path, suffix=pathlib.Path(path).suffix) as tmp:
+        with atomic_path(path, suffix=pathlib.Path(path).suffix, what="a figure") as tmp:
             fig.savefig(tmp, dpi=dpi)
     finally:
         plt.close(fig)

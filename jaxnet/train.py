@@ -31,6 +31,7 @@ import optax
 from jaxnet import callbacks as cb
 from jaxnet import checkpoint, losses, optimizers
 from jaxnet import metrics as metrics_lib
+from jaxnet._src.checks import check_data, check_fit_arguments, check_inputs, warn_if_diverged
 from jaxnet._src.labels import check_labels
 from jaxnet._src.loops import batch_loop, default_steps_per_call
 from jaxnet._src.parallel import DataParallel
@@ -138,26 +139,6 @@ def training_loss(loss) -> Callable:
 def metric_functions(metrics: Sequence) -> dict[str, Callable]:
     """Metric names or functions as ``{log name: per-example function}``."""
     return {metrics_lib.name_of(m): metrics_lib.get(m) for m in metrics}
-
-
-def check_data(x, y, what: str = "training") -> tuple[np.ndarray, np.ndarray]:
-    """Validate one data set: same length, not empty, finite numbers.
-
-    Raises:
-        ValueError: naming the problem.
-    """
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"{what} x and y must have a batch axis, got shapes {x.shape} and {y.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"{what} x has {len(x)} examples but y has {len(y)}; they must match")
-    if len(x) == 0:
-        raise ValueError(f"the {what} data set is empty")
-    for name, arr in (("x", x), ("y", y)):
-        if jnp.issubdtype(arr.dtype, jnp.inexact) and not np.all(np.isfinite(arr)):  # bfloat16 included
-            bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-            raise ValueError(f"{what} {name} contains {bad} NaN or infinite values; clean or impute them first")
-    return x, y
 
 
 def _batches(n: int, batch_size: int) -> tuple[int, int]:
@@ -303,20 +284,19 @@ def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", met
     key = ("evaluate", model_key, id(loss_fn), _fns_key(metric_fns), len(x), batch_size, steps)
     run = _cached(key, (alive, loss_fn, metric_fns),
                   lambda: make_evaluate(apply, loss_fn, metric_fns, len(x), batch_size, steps_per_call=steps))
-    return _host_logs(run(params, jnp.asarray(x), jnp.asarray(y)), metric_fns)
+    return _host_logs(run(params, *jax.device_put((x, y))), metric_fns)
 
 
 def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
     """The model's outputs for every example of ``x`` (inference mode), in fixed-size batches."""
-    x = np.asarray(x)
-    if x.ndim == 0 or len(x) == 0:
-        raise ValueError(f"predict needs a non-empty batch of inputs, got shape {x.shape}")
+    x = check_inputs(x)
     apply = _apply_fn(model)
+    _output_shape(apply, params, x)  # a clear error, naming x's shape, before anything is compiled
     steps = default_steps_per_call(apply, params, x[:1])
     model_key, alive = _identity(model)
     run = _cached(("predict", model_key, len(x), batch_size, steps), alive,
                   lambda: make_predict(apply, len(x), batch_size, steps))
-    return run(params, jnp.asarray(x))
+    return run(params, jax.device_put(x))
 
 
 def _fns_key(metric_fns: dict) -> tuple:
@@ -324,8 +304,18 @@ def _fns_key(metric_fns: dict) -> tuple:
 
 
 def _output_shape(apply: ApplyFn, params, x) -> tuple:
-    """One example's output shape, by abstract evaluation of the model on one example."""
-    return jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params, x[:1]).shape[1:]
+    """One example's output shape, by abstract evaluation of the model on one example.
+
+    Raises:
+        ValueError: naming the user's input shape when the model cannot run on it (or on these parameters).
+    """
+    try:
+        out = jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params, x[:1])
+    except (ValueError, TypeError, KeyError) as err:
+        hint = "; for a single example pass x[None]" if x.ndim == 1 else ""
+        raise ValueError(f"the model cannot run on x of shape {tuple(x.shape)} (batch axis first, so one example "
+                         f"is {tuple(x.shape[1:])}{hint}): {err}") from None
+    return out.shape[1:]
 
 
 def _host_logs(values: dict, metric_fns: dict, scale: float = 1.0, prefix: str = "") -> dict[str, float]:
@@ -389,6 +379,9 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         ValueError: for mismatched or empty data, NaN/inf values, labels out of range, a bad
             batch size, or an unknown optimizer, loss or metric name.
     """
+    check_fit_arguments(epochs=epochs, initial_epoch=initial_epoch, batch_size=batch_size,
+                        learning_rate=learning_rate, validation_split=validation_split,
+                        validation_data=validation_data, key=key, devices=devices)
     apply, loss_fn, metric_fns = _apply_fn(model), training_loss(loss), metric_functions(metrics)
     tx = _get_optimizer(optimizer, learning_rate)
     x, y = check_data(x, y)
@@ -441,7 +434,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
                 params=state.params if action.params is None else action.params,
                 opt_state=state.opt_state if action.opt_state is None else action.opt_state)
 
-    history = History()
+    history, warned = History(), False
     for callback in callbacks:
         callback.on_train_begin(state)
     for epoch in range(initial_epoch, epochs):
@@ -458,6 +451,8 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         history.append(epoch, logs, time.perf_counter() - start)
         for callback in callbacks:
             act(callback.on_epoch_end(epoch, logs, state))
+        if not (warned or state.stop_reason):  # a callback (TerminateOnNaN) that stops has said why
+            warned = warn_if_diverged(logs["loss"], epoch, state.params)
         if state.stop_reason:
             break
     for callback in callbacks:

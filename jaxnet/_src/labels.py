@@ -13,6 +13,7 @@ import functools
 import math
 from typing import Any, Callable
 
+import jax.numpy as jnp
 import numpy as np
 
 CLASS_INDEX = "class indices"
@@ -58,6 +59,35 @@ def one_hot(labels: Any, num_classes: int, dtype: Any, xp: Any = np) -> Any:
     return (labels[:, None] == xp.arange(num_classes)).astype(dtype)
 
 
+def _check_whole(y: np.ndarray, what: str) -> None:
+    """Raise unless every value of ``y`` is a finite whole number (0.0 and 2.0 are; 1.7, NaN and "a" are not)."""
+    if not (y.dtype == bool or np.issubdtype(y.dtype, np.integer) or jnp.issubdtype(y.dtype, jnp.floating)):
+        raise ValueError(f"{what} must be whole-number class labels, got an array of {y.dtype}; "
+                         "convert them to integers (e.g. with np.unique(y, return_inverse=True))")
+    if not np.issubdtype(y.dtype, np.integer):
+        whole = np.isfinite(y) & (np.mod(y, 1) == 0)
+        if not np.all(whole):
+            raise ValueError(f"{what} must be whole-number class labels, got values such as {y[~whole][:3]}; "
+                             "round or re-encode them first (a fraction is never truncated silently)")
+
+
+def class_labels(y: Any, num_classes: int | None, what: str = "labels") -> tuple[np.ndarray, int]:
+    """Validated integer class labels and the number of classes (``max + 1`` when ``num_classes`` is None).
+
+    Raises:
+        ValueError: for non-numeric or fractional labels, or labels outside [0, num_classes).
+    """
+    y = np.asarray(y)
+    _check_whole(y, what)
+    y = y.astype(np.int64)
+    if num_classes is None:
+        num_classes = int(y.max()) + 1 if y.size else 0
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"{what} must be in [0, {num_classes - 1}] for num_classes={num_classes}, got {y.min()} to "
+                         f"{y.max()}")
+    return y, num_classes
+
+
 def check_integer_labels(y: np.ndarray, num_classes: int, what: str) -> None:
     """Raise unless every label is a whole number in [0, num_classes).
 
@@ -66,10 +96,7 @@ def check_integer_labels(y: np.ndarray, num_classes: int, what: str) -> None:
     """
     if y.size == 0:
         return
-    if not np.issubdtype(y.dtype, np.integer):
-        whole = np.isfinite(y) & (np.mod(y, 1) == 0)
-        if not np.all(whole):
-            raise ValueError(f"{what} must be whole-number class labels, got values such as {y[~whole][:3]}")
+    _check_whole(y, what)
     low, high = int(np.min(y)), int(np.max(y))
     if low < 0 or high >= num_classes:
         raise ValueError(f"{what} must be class labels in [0, {num_classes - 1}] for a model with {num_classes} "

@@ -35,11 +35,32 @@ def to_config(layer: layers.Layer) -> dict:
 
 
 def from_config(config: dict) -> layers.Layer:
-    """Rebuild a layer from ``to_config``'s dict."""
-    cls = CLASSES.get(config.get("class"))
+    """Rebuild a layer from ``to_config``'s dict.
+
+    Raises:
+        ValueError: for a malformed config, an unknown class, or arguments the class does not take.
+    """
+    if not isinstance(config, dict):
+        raise ValueError(f"a saved layer must be a JSON object, got {type(config).__name__}")
+    cls = CLASSES.get(config.get("class"))  # type: ignore[arg-type]
     if cls is None:
-        raise ValueError(f"unknown layer class {config.get('class')!r} in a saved architecture")
+        raise ValueError(f"unknown layer class {config.get('class')!r} in a saved architecture "
+                         f"(known: {', '.join(sorted(CLASSES))})")
     if "layers" in config:
-        return cls([from_config(child) for child in config["layers"]], name=config.get("name"))
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in config["config"].items()}
-    return cls(**kwargs)
+        children = config["layers"]
+        if not isinstance(children, list):
+            raise ValueError(f"the saved {cls.__name__}'s layers must be a list, got {type(children).__name__}")
+        return cls([from_config(child) for child in children], name=config.get("name"))
+    arguments = config.get("config")
+    if not isinstance(arguments, dict):
+        raise ValueError(f"the saved {cls.__name__} has no argument object ('config')")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(arguments) - known)
+    if unknown:
+        raise ValueError(f"the saved {cls.__name__} has arguments {unknown} that it does not take "
+                         f"(it takes {sorted(known)})")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in arguments.items()}
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"the saved {cls.__name__}{kwargs} cannot be built: {err}") from None

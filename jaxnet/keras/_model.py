@@ -301,6 +301,26 @@ def _json_rate(rate):
                      "save the weights with jaxnet.checkpoint instead")
 
 
+def _saved_model(path, meta: dict) -> tuple[model_lib.Sequential, tuple, Any]:
+    """The network, input shape and parameter shapes a checkpoint's metadata describe.
+
+    Raises:
+        jaxnet.checkpoint.CheckpointError: for an architecture or input shape that cannot be rebuilt.
+    """
+    shape = meta.get("input_shape")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and d > 0 for d in shape):
+        raise checkpoint.CheckpointError(f"{os.fspath(path)!r} has a malformed input shape {shape!r} in its metadata")
+    try:
+        network = serialize.from_config(meta["architecture"])
+        template = jax.eval_shape(lambda k: network.init(k, tuple(shape)), jax.random.key(0))
+    except (ValueError, TypeError, RecursionError) as err:
+        raise checkpoint.CheckpointError(f"{os.fspath(path)!r} has an architecture that cannot be rebuilt: "
+                                         f"{err}") from None
+    if not isinstance(network, model_lib.Sequential):
+        raise checkpoint.CheckpointError(f"{os.fspath(path)!r} holds a {type(network).__name__}, not a Sequential")
+    return network, tuple(shape), template
+
+
 def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformation | None = None) -> Sequential:
     """Rebuild a model saved by ``Sequential.save``: architecture, weights and optimizer state.
 
@@ -314,14 +334,14 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
     Raises:
         jaxnet.checkpoint.CheckpointError: for a missing, corrupt or truncated file, or one without a model.
     """
-    leaves, meta = checkpoint.load(path)
+    meta = checkpoint.read_metadata(path)
     if "architecture" not in meta:
         raise checkpoint.CheckpointError(f"{os.fspath(path)!r} holds weights but no architecture: "
                                          "it was not written by Sequential.save")
-    network = serialize.from_config(meta["architecture"])
+    network, input_shape, template = _saved_model(path, meta)
+    leaves, meta = checkpoint.load(path, expected={"params": template})  # shapes checked before reading
     model = Sequential(network.layers, name=network.name)
-    model.input_shape = tuple(meta["input_shape"])
-    template = jax.eval_shape(lambda k: network.init(k, model.input_shape), jax.random.key(0))
+    model.input_shape = input_shape
     model.params = checkpoint.restore(template, leaves["params"], "parameters")
     config = meta.get("compile")
     if config is not None:

@@ -18,10 +18,10 @@ def to_categorical(y, num_classes: int | None = None) -> np.ndarray:
     Returns:
         A float32 array of shape ``y.shape + (num_classes,)``.
     """
-    y = np.asarray(y, dtype=np.int64)
+    y = np.asarray(y)
     if y.ndim > 1 and y.shape[-1] == 1:
         y = y[..., 0]
-    rows = one_hot(y, num_classes)  # jaxnet.datasets' encoder: checks the range
+    rows = one_hot(y, num_classes)  # jaxnet.datasets' encoder: checks labels are whole numbers in range
     return rows.reshape(*y.shape, rows.shape[-1])
 
 

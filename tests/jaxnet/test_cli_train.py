@@ -31,4 +31,4 @@ def test_offline_data_set_error_is_a_message(tmp_path):
     assert result.returncode == 2 and "missing train-images-idx3-ubyte.gz" in result.stderr
     assert "Traceback" not in result.stderr
     result = run("train", "--epochs", "0")
-    assert result.returncode == 2 and "--epochs must be positive" in result.stderr
+    assert result.returncode == 2 and "argument --epochs: must be positive, got 0" in result.stderr
