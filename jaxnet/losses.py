@@ -1,10 +1,12 @@
 """Loss functions as plain ``jnp`` functions, plus a name registry.
 
 Convention: every loss is called ``loss(y_pred, y_true)`` (the book's ``(y, t)``
-order, also Optax's), and returns a scalar. The Keras-style losses average a
-per-example value over the batch; pass ``sample_weight`` (one weight per
-example) to get the weighted mean ``sum(w * l) / sum(w)``, which is how the
-trainer masks the padded examples of a last partial batch.
+order, also Optax's), and returns a scalar. The Keras-style losses compute one
+value per example (Keras averages the last axis) and reduce them as Keras 3's
+loss objects do, by the ``reduction`` they are given (see ``REDUCTIONS``): the
+default ``"sum_over_batch_size"`` is ``sum(w * l) / batch size``, so weights of
+0.1 scale the loss by 0.1 (they are not renormalised). The trainer masks the
+padded examples of a last partial batch through ``sample_weight``.
 
 The book's own two losses keep the book's definitions:
 ``sum_squared_error`` is 0.5 * sum((y - t)^2) and ``cross_entropy_error`` adds
@@ -27,12 +29,57 @@ Loss = Callable[..., jax.Array]
 EPSILON = 1e-7
 
 
-def _weighted_mean(per_example: jax.Array, sample_weight: jax.Array | None) -> jax.Array:
-    """Mean over the batch axis, weighted when ``sample_weight`` is given."""
-    if sample_weight is None:
-        return jnp.mean(per_example)
-    w = jnp.asarray(sample_weight, per_example.dtype)
-    return jnp.sum(per_example * w) / jnp.maximum(jnp.sum(w), 1)
+#: Keras 3's reductions (``keras.losses.Loss(reduction=...)``), with w the sample weights and l the values:
+#: "sum_over_batch_size" (Keras' default) and its alias "mean": sum(w * l) / number of values;
+#: "mean_with_sample_weight": sum(w * l) / sum(w), the weighted mean; "sum": sum(w * l);
+#: "none" (or None): the weighted values w * l themselves, one per example.
+REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none")
+DEFAULT_REDUCTION = "sum_over_batch_size"
+
+
+def _divide_no_nan(a: jax.Array, b: jax.Array) -> jax.Array:
+    """a / b, and 0 where b is 0 (Keras' ``divide_no_nan``: all-zero weights give a zero loss, not NaN)."""
+    safe = jnp.where(b == 0, 1, b)
+    return jnp.where(b == 0, 0, a / safe)
+
+
+def reduce_weighted(values: jax.Array, sample_weight=None, reduction: str | None = DEFAULT_REDUCTION) -> jax.Array:
+    """Weight and reduce a loss's values as Keras 3's ``reduce_weighted_values`` does.
+
+    Arguments:
+        values: the loss's values, batch axis first (one per example, or more per example for sequence outputs).
+        sample_weight: one weight per example (shape ``(batch,)``), broadcast over the values' other axes;
+            None weighs every example 1.
+        reduction: one of ``REDUCTIONS`` (None means "none").
+
+    Returns:
+        A scalar, or the weighted values for ``reduction="none"``.
+
+    Raises:
+        ValueError: for an unknown reduction name.
+    """
+    reduction = "none" if reduction is None else reduction
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; Keras 3's reductions are {', '.join(REDUCTIONS)}")
+    values = jnp.asarray(values)
+    weights = None
+    if sample_weight is not None:
+        weights = jnp.asarray(sample_weight, values.dtype)
+        weights = weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
+        values = values * weights
+    if reduction == "none" or values.ndim == 0:
+        return values
+    total = jnp.sum(values)
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and weights is not None:
+        return _divide_no_nan(total, jnp.sum(jnp.broadcast_to(weights, values.shape)))
+    return _divide_no_nan(total, jnp.asarray(values.size, values.dtype))
+
+
+def _last_axis_mean(values: jax.Array) -> jax.Array:
+    """Keras' per-example values: the mean over the last axis (values of shape ``(batch,)`` are kept)."""
+    return values if values.ndim <= 1 else jnp.mean(values, axis=-1)
 
 
 def per_example_mean(values: jax.Array) -> jax.Array:
@@ -91,33 +138,35 @@ def cross_entropy_error(y: jax.Array, t: jax.Array, delta: float = 1e-7) -> jax.
     return -jnp.sum(jnp.log(picked + delta)) / y.shape[0]
 
 
-# --- Keras-style losses (mean over the batch) --------------------------------------------------
+# --- Keras-style losses (Keras' reductions) ---------------------------------------------------
+# Each takes ``sample_weight`` (one weight per example) and ``reduction`` (one of REDUCTIONS).
 
 @takes(TARGETS)
-def mean_squared_error(y_pred, y_true, sample_weight=None):
+def mean_squared_error(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' MSE: mean((y_pred - y_true)^2) per example, then over the batch (the L2 loss)."""
     err = jnp.asarray(y_pred) - jnp.asarray(y_true).reshape(jnp.shape(y_pred))
-    return _weighted_mean(per_example_mean(err**2), sample_weight)
+    return reduce_weighted(_last_axis_mean(err**2), sample_weight, reduction)
 
 
 @takes(TARGETS)
-def mean_absolute_error(y_pred, y_true, sample_weight=None):
+def mean_absolute_error(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' MAE: mean(|y_pred - y_true|) per example, then over the batch (the L1 loss)."""
     err = jnp.asarray(y_pred) - jnp.asarray(y_true).reshape(jnp.shape(y_pred))
-    return _weighted_mean(per_example_mean(jnp.abs(err)), sample_weight)
+    return reduce_weighted(_last_axis_mean(jnp.abs(err)), sample_weight, reduction)
 
 
 @takes(TARGETS)
-def huber(y_pred, y_true, sample_weight=None, delta: float = 1.0):
+def huber(y_pred, y_true, sample_weight=None, delta: float = 1.0, reduction=DEFAULT_REDUCTION):
     """Huber loss: quadratic for |error| <= delta, linear beyond (robust to outliers in regression)."""
     err = jnp.abs(jnp.asarray(y_pred) - jnp.asarray(y_true).reshape(jnp.shape(y_pred)))
     quadratic = jnp.minimum(err, delta)
     values = 0.5 * quadratic**2 + delta * (err - quadratic)
-    return _weighted_mean(per_example_mean(values), sample_weight)
+    return reduce_weighted(_last_axis_mean(values), sample_weight, reduction)
 
 
 @takes(ONE_HOT)
-def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
+def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False,
+                             reduction=DEFAULT_REDUCTION):
     """Cross entropy against one-hot targets.
 
     Arguments:
@@ -125,9 +174,10 @@ def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bo
         y_true: one-hot targets of the same shape.
         sample_weight: optional per-example weights.
         from_logits: treat y_pred as unnormalised logits (stable log-softmax, no clipping).
+        reduction: one of ``REDUCTIONS`` (Keras' default "sum_over_batch_size").
 
     Returns:
-        The batch-mean loss.
+        The reduced loss (a scalar, or one value per example for "none").
     """
     y_pred = jnp.asarray(y_pred)
     if from_logits:
@@ -135,19 +185,20 @@ def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bo
     else:
         p = y_pred / jnp.sum(y_pred, axis=-1, keepdims=True)
         log_p = jnp.log(jnp.clip(p, EPSILON, 1.0 - EPSILON))
-    return _weighted_mean(-jnp.sum(jnp.asarray(y_true) * log_p, axis=-1), sample_weight)
+    return reduce_weighted(-jnp.sum(jnp.asarray(y_true) * log_p, axis=-1), sample_weight, reduction)
 
 
 @takes(CLASS_INDEX)
-def sparse_categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
+def sparse_categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False,
+                                    reduction=DEFAULT_REDUCTION):
     """Cross entropy against integer labels (``y_true`` of shape (N,) or (N, 1))."""
     y_pred = jnp.asarray(y_pred)
-    rows = one_hot(y_true, y_pred.shape[-1], y_pred.dtype, jnp)
-    return categorical_crossentropy(y_pred, rows, sample_weight, from_logits=from_logits)
+    rows = one_hot(y_true, y_pred.shape[-1], y_pred.dtype, jnp).reshape(y_pred.shape)
+    return categorical_crossentropy(y_pred, rows, sample_weight, from_logits=from_logits, reduction=reduction)
 
 
 @takes(TARGETS)
-def binary_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
+def binary_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False, reduction=DEFAULT_REDUCTION):
     """Binary cross entropy for 0/1 targets, from probabilities (clipped) or logits (stable)."""
     y_pred = jnp.asarray(y_pred)
     y_true = jnp.asarray(y_true, y_pred.dtype).reshape(y_pred.shape)
@@ -156,7 +207,7 @@ def binary_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = 
     else:
         p = jnp.clip(y_pred, EPSILON, 1.0 - EPSILON)
         values = -(y_true * jnp.log(p) + (1 - y_true) * jnp.log(1 - p))
-    return _weighted_mean(per_example_mean(values), sample_weight)
+    return reduce_weighted(_last_axis_mean(values), sample_weight, reduction)
 
 
 def _signed_labels(y_true, like):
@@ -166,19 +217,19 @@ def _signed_labels(y_true, like):
 
 
 @takes(TARGETS)
-def hinge(y_pred, y_true, sample_weight=None):
+def hinge(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' hinge: mean(max(0, 1 - y_true * y_pred)) with labels in {-1, 1} (0/1 are converted)."""
     y_pred = jnp.asarray(y_pred)
     values = jnp.maximum(0.0, 1.0 - _signed_labels(y_true, y_pred) * y_pred)
-    return _weighted_mean(per_example_mean(values), sample_weight)
+    return reduce_weighted(_last_axis_mean(values), sample_weight, reduction)
 
 
 @takes(TARGETS)
-def squared_hinge(y_pred, y_true, sample_weight=None):
+def squared_hinge(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' squared hinge: mean(max(0, 1 - y_true * y_pred)^2)."""
     y_pred = jnp.asarray(y_pred)
     values = jnp.maximum(0.0, 1.0 - _signed_labels(y_true, y_pred) * y_pred) ** 2
-    return _weighted_mean(per_example_mean(values), sample_weight)
+    return reduce_weighted(_last_axis_mean(values), sample_weight, reduction)
 
 
 REGISTRY: dict[str, Loss] = {
