@@ -166,16 +166,20 @@ class Sequential:
         return summary.count_params(summary.param_shapes(self.network, self._shape("count_params")))
 
     def compile(self, optimizer: str | optax.GradientTransformation = "rmsprop", loss="mse",
-                metrics: Sequence = (), learning_rate=None) -> None:
-        """Choose the optimizer (a name or an Optax transformation), the loss and the metrics."""
+                metrics: Sequence = (), learning_rate=None, weighted_metrics: Sequence = ()) -> None:
+        """Choose the optimizer (a name or an Optax transformation), the loss and the metrics.
+
+        ``metrics`` are not weighted by ``fit``'s / ``evaluate``'s sample weights; ``weighted_metrics`` are (Keras 3).
+        """
         if isinstance(optimizer, str):
             optimizer = optimizer.lower()  # Keras takes 'Adam' as 'adam'
         if isinstance(metrics, str):
             metrics = [metrics]  # compile(metrics='accuracy')
         optimizers.get(optimizer, learning_rate)  # fail now for an unknown name
-        train.training_loss(loss), train.metric_functions(self._metrics(metrics))
+        weighted_metrics = [weighted_metrics] if isinstance(weighted_metrics, str) else list(weighted_metrics)
+        train.training_loss(loss), train.metric_functions(self._metrics(metrics), self._metrics(weighted_metrics))
         self._compiled = {"optimizer": optimizer, "loss": loss, "metrics": list(metrics),
-                          "learning_rate": learning_rate}
+                          "learning_rate": learning_rate, "weighted_metrics": weighted_metrics}
         self.opt_state = None
 
     @staticmethod
@@ -189,8 +193,11 @@ class Sequential:
 
     def fit(self, x, y, *, epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0,
             validation_data=None, callbacks: Sequence = (), shuffle: bool = True, verbose="auto",
-            initial_epoch: int = 0) -> train.History:
+            initial_epoch: int = 0, sample_weight=None, class_weight=None) -> train.History:
         """Train (see ``jaxnet.train.fit``); repeated calls continue with the same optimizer state.
+
+        ``sample_weight`` (one weight per example) or ``class_weight`` (``{class: weight}``) weigh the loss
+        and the ``weighted_metrics``, as Keras 3.
 
         If training is interrupted (Ctrl-C, a failing callback), the model keeps the weights and optimizer
         state of the last finished epoch before the exception propagates.
@@ -209,7 +216,8 @@ class Sequential:
                 batch_size=batch_size, validation_split=validation_split, validation_data=validation_data,
                 shuffle=shuffle, key=self._next_key(), callbacks=[*callbacks, keep], verbose=verbose,
                 opt_state=self.opt_state, initial_epoch=initial_epoch,
-                save_fn=lambda path, p, s, e: self._save(path, p, s, e))
+                save_fn=lambda path, p, s, e: self._save(path, p, s, e), sample_weight=sample_weight,
+                class_weight=class_weight, weighted_metrics=self._metrics(config.get("weighted_metrics", ())))
         except BaseException:
             # train.fit returns the weights only at the end: keep what the finished epochs learned
             self.params, self.opt_state = keep.params, keep.opt_state
@@ -225,12 +233,13 @@ class Sequential:
             raise ValueError(f"the model has no weights yet: build it or fit it before {what}")
         return self.params
 
-    def evaluate(self, x, y, *, batch_size: int = 32, verbose="auto", return_dict: bool = False):
+    def evaluate(self, x, y, *, batch_size: int = 32, verbose="auto", sample_weight=None, return_dict: bool = False):
         """The loss and metrics on (x, y).
 
         Arguments:
             x, y: the data.
             batch_size: examples per step.
+            sample_weight: one weight per example, weighing the loss and the ``weighted_metrics``.
             verbose: accepted for Keras' signature; nothing is printed.
             return_dict: return ``{name: value}`` instead.
 
@@ -240,7 +249,9 @@ class Sequential:
         del verbose
         config = self._require_compiled("evaluate")
         result = train.evaluate(self.network, self._built("evaluate"), x, y, loss=config["loss"],
-                                metrics=self._metrics(config["metrics"]), batch_size=batch_size)
+                                metrics=self._metrics(config["metrics"]), batch_size=batch_size,
+                                sample_weight=sample_weight,
+                                weighted_metrics=self._metrics(config.get("weighted_metrics", ())))
         if return_dict:
             return result
         values = [float(v) for v in result.values()]
