@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import os
+import pathlib
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -26,7 +28,11 @@ from jaxnet import checkpoint, optimizers, summary, train
 from jaxnet import metrics as metrics_lib
 from jaxnet import model as model_lib
 from jaxnet._src import serialize
+from jaxnet.keras import _keras_format
 from jaxnet.layers import Layer
+
+#: Names that Keras writes as legacy HDF5; jaxnet writes its own format under them (see ``Sequential.save``).
+H5_SUFFIXES = (".h5", ".hdf5")
 
 
 def ordered_weights(network: Layer, params: Any) -> list:
@@ -283,22 +289,45 @@ class Sequential:
         replacement = {id(old): jax.numpy.asarray(new, old.dtype) for new, old in zip(weights, current)}
         self.params = jax.tree.map(lambda leaf: replacement[id(leaf)], params)
 
-    def _save(self, path, params, opt_state, epoch=None) -> os.PathLike:
+    def _compile_meta(self) -> dict | None:
+        """The compile settings as JSON (an Optax transformation is written as "custom")."""
         config = self._compiled
-        optimizer = None if config is None else config["optimizer"]
-        if optimizer is not None and not isinstance(optimizer, str):
+        if config is None:
+            return None
+        optimizer = config["optimizer"]
+        if not isinstance(optimizer, str):
             optimizer = "custom"  # an Optax transformation cannot be written as JSON; load_model asks for it
+        return {**config, "optimizer": optimizer, "learning_rate": _json_rate(config["learning_rate"])}
+
+    def _save(self, path, params, opt_state, epoch=None) -> os.PathLike:
+        if pathlib.Path(path).suffix == ".keras":
+            return _keras_format.write(path, self.network, self.input_shape, params,
+                                       {"compile": self._compile_meta(), "epoch": epoch})
         meta = {"architecture": serialize.to_config(self.network), "input_shape": list(self.input_shape),
-                "compile": None if config is None else {**config, "optimizer": optimizer,
-                                                        "learning_rate": _json_rate(config["learning_rate"])},
-                "epoch": epoch}
+                "compile": self._compile_meta(), "epoch": epoch}
         trees = {"params": params}
         if opt_state is not None:
             trees["opt_state"] = opt_state
         return checkpoint.save(path, trees, meta)
 
     def save(self, path: str | os.PathLike) -> os.PathLike:
-        """Write architecture, weights and optimizer state to one ``.npz`` file (atomically)."""
+        """Save the model in one file, atomically; the name's suffix picks the format.
+
+        - ``.keras``: Keras 3's format (a zip of config.json and model.weights.h5, needs h5py), which
+          ``keras.models.load_model`` of Keras 3 loads too: the architecture and weights, with the compile
+          settings for jaxnet; not the optimizer state. Sequential models of Dense, Conv2D, pooling, Flatten,
+          Dropout and Activation layers.
+        - anything else (``.npz``, none): jaxnet's own ``.npz`` checkpoint with the architecture, weights
+          and optimizer state, for any jaxnet model. ``.h5`` / ``.hdf5`` (Keras' legacy HDF5, which the
+          course notes use) are accepted as names but get this format, with a warning saying so.
+
+        Returns:
+            The path written.
+        """
+        if pathlib.Path(path).suffix.lower() in H5_SUFFIXES:
+            warnings.warn(f"{os.fspath(path)!r}: jaxnet writes its own .npz format under this name, not Keras' "
+                          "legacy HDF5; jaxnet.keras.models.load_model reads it back (Keras does not). "
+                          "Save as .keras for a file that Keras 3 loads too.", UserWarning, stacklevel=2)
         return self._save(path, self._built("save"), self.opt_state)
 
 
@@ -313,22 +342,29 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
     """Rebuild a model saved by ``Sequential.save``: architecture, weights and optimizer state.
 
     Arguments:
-        path: the ``.npz`` checkpoint.
+        path: the ``.npz`` checkpoint (any name but ``.keras``), or a ``.keras`` file written by
+            ``Sequential.save`` or by Keras 3 (a Sequential model of the layers ``save`` lists).
         optimizer: the Optax transformation, needed only if the model was compiled with one (not a name).
 
     Returns:
-        The model, compiled as it was, predicting exactly as the saved one.
+        The model, compiled as it was (a ``.keras`` file from Keras 3: not compiled), predicting exactly
+        as the saved one; a ``.keras`` file brings no optimizer state.
 
     Raises:
         jaxnet.checkpoint.CheckpointError: for a missing, corrupt or truncated file, or one without a model.
+        ValueError: for a ``.keras`` file with a model or layer that jaxnet does not read.
     """
-    leaves, meta = checkpoint.load(path)
-    if "architecture" not in meta:
-        raise checkpoint.CheckpointError(f"{os.fspath(path)!r} holds weights but no architecture: "
-                                         "it was not written by Sequential.save")
-    network = serialize.from_config(meta["architecture"])
+    if pathlib.Path(path).suffix == ".keras":
+        network, input_shape, params, meta = _keras_format.read(path)
+        leaves = {"params": jax.tree.leaves(params)}
+    else:
+        leaves, meta = checkpoint.load(path)
+        if "architecture" not in meta:
+            raise checkpoint.CheckpointError(f"{os.fspath(path)!r} holds weights but no architecture: "
+                                             "it was not written by Sequential.save")
+        network, input_shape = serialize.from_config(meta["architecture"]), meta["input_shape"]
     model = Sequential(network.layers, name=network.name)
-    model.input_shape = tuple(meta["input_shape"])
+    model.input_shape = tuple(input_shape)
     template = jax.eval_shape(lambda k: network.init(k, model.input_shape), jax.random.key(0))
     model.params = checkpoint.restore(template, leaves["params"], "parameters")
     config = meta.get("compile")

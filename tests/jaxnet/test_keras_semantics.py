@@ -127,3 +127,54 @@ def test_weight_errors_say_what_to_do():
         train.evaluate(ours.network, ours.params, x, y, sample_weight=-w)
     with pytest.raises(ValueError, match="of 1 examples leaves no training example"):
         ours.fit(x[:1], y[:1], validation_split=0.5, verbose=0)
+
+
+# --- model.save("x.keras"): Keras 3's own file format ---------------------------------------------
+
+def _cnn():
+    model = jk.Sequential([jk.layers.Conv2D(4, 3, activation="relu", padding="same"), jk.layers.MaxPooling2D(2),
+                           jk.layers.Conv2D(3, (2, 3), strides=(1, 2), activation="tanh"),
+                           jk.layers.AveragePooling2D(2, strides=1), jk.layers.Flatten(), jk.layers.Dropout(0.3),
+                           jk.layers.Dense(5, activation="sigmoid"), jk.layers.Dense(3),
+                           jk.layers.Activation("softmax")], input_shape=(10, 12, 2), seed=3)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model, np.random.default_rng(0).normal(size=(6, 10, 12, 2)).astype(np.float32)
+
+
+def test_keras_3_loads_what_jaxnet_saves(tmp_path):
+    model, x = _cnn()
+    model.save(tmp_path / "cnn.keras")
+    theirs = keras.models.load_model(tmp_path / "cnn.keras")
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), model.predict(x), rtol=1e-5, atol=1e-6)
+    assert [layer.name for layer in theirs.layers] == [
+        "conv2d", "max_pooling2d", "conv2d_1", "average_pooling2d", "flatten", "dropout", "dense", "dense_1",
+        "activation"]
+    ours = jk.models.load_model(tmp_path / "cnn.keras")  # and jaxnet reads it back, compiled as it was
+    np.testing.assert_array_equal(ours.predict(x), model.predict(x))
+    y = np.arange(6) % 3
+    assert ours.evaluate(x, y) == pytest.approx(model.evaluate(x, y))
+
+
+def test_jaxnet_loads_what_keras_3_saves(tmp_path):
+    theirs = keras.Sequential([keras.Input((7,)), keras.layers.Dense(6, activation="relu"), keras.layers.Dropout(0.5),
+                               keras.layers.Dense(4, activation="softmax", use_bias=False)])
+    theirs.save(tmp_path / "mlp.keras")
+    ours = jk.models.load_model(tmp_path / "mlp.keras")
+    x = np.random.default_rng(1).normal(size=(5, 7)).astype(np.float32)
+    np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert ours.input_shape == (7,) and ours.count_params() == theirs.count_params()
+
+
+def test_h5_name_is_accepted_with_a_note_and_round_trips(tmp_path):
+    model, x = _cnn()
+    with pytest.warns(UserWarning, match="jaxnet writes its own .npz format under this name, not Keras' legacy HDF5"):
+        model.save(tmp_path / "my_keras_model.h5")
+    np.testing.assert_array_equal(jk.models.load_model(tmp_path / "my_keras_model.h5").predict(x), model.predict(x))
+
+
+def test_unsupported_layers_are_refused_before_writing(tmp_path):
+    model = jk.Sequential([jk.layers.Maxout(3)], input_shape=(4,))
+    model.build((4,))
+    with pytest.raises(ValueError, match="cannot write a Maxout layer to a .keras file.*save as .npz"):
+        model.save(tmp_path / "m.keras")
+    assert list(tmp_path.iterdir()) == []
