@@ -303,9 +303,13 @@ def load_cifar10(path: str | os.PathLike | None = None, download: bool | None = 
     return (np.concatenate([b[0] for b in train]), np.concatenate([b[1] for b in train])), test
 
 
-def _load_npz_regression(name: str, path, test_split: float, seed: int, download: bool | None) -> Split:
+def _load_npz_regression(name: str, path, test_split: float, seed: int, download: bool | None,
+                         limit: int | None = None) -> Split:
+    if not 0 <= test_split < 1:
+        raise ValueError(f"test_split must be in [0, 1), got {test_split}")
     (file,) = _require(name, path, download)
     x, y = _read_npz(file, ("x", "y"), f"Keras' {name}.npz")
+    x, y = x[:limit], y[:limit]
     # Keras: shuffle with numpy's legacy seeded generator, then take the first 1 - test_split for training.
     indices = np.arange(len(x))
     np.random.RandomState(seed).shuffle(indices)
@@ -324,9 +328,15 @@ def load_boston_housing(path: str | os.PathLike | None = None, test_split: float
 
 
 def load_california_housing(path: str | os.PathLike | None = None, test_split: float = 0.2,
-                            seed: int = 113, download: bool | None = None) -> Split:
-    """California housing (8 features) from Keras' california_housing.npz, split as Keras does."""
-    return _load_npz_regression("california_housing", path, test_split, seed, download)
+                            seed: int = 113, download: bool | None = None, version: str = "large") -> Split:
+    """California housing (8 features) from Keras' california_housing.npz, split as Keras does.
+
+    ``version``: "large" (all 20,640 examples) or "small" (the first 600), as Keras' ``load_data``.
+    """
+    if version not in ("large", "small"):
+        raise ValueError(f"version must be 'large' or 'small', got {version!r}")
+    limit = 600 if version == "small" else None
+    return _load_npz_regression("california_housing", path, test_split, seed, download, limit)
 
 
 # --- helpers -------------------------------------------------------------------------------------
