@@ -434,6 +434,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
                                                 steps_per_call))
 
     callbacks = list(callbacks)
+    params_log = {"verbose": verbose, "epochs": epochs, "steps": num_batches}  # Keras keeps verbose as given
     verbose = (1 if sys.stderr.isatty() else 0) if verbose == "auto" else verbose
     if verbose:
         callbacks.append(cb.ProgressBar(verbose))
@@ -451,7 +452,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
                 params=state.params if action.params is None else action.params,
                 opt_state=state.opt_state if action.opt_state is None else action.opt_state)
 
-    history = History(params={"verbose": verbose, "epochs": epochs, "steps": num_batches})
+    history = History(params=params_log)
     for callback in callbacks:
         callback.on_train_begin(state)
     for epoch in range(initial_epoch, epochs):

@@ -63,6 +63,8 @@ def test_fit_holds_out_the_last_144_of_1437():
     held_out = ours.evaluate(x[-144:], y[-144:], batch_size=256, return_dict=True)
     assert history.history["val_loss"][0] == pytest.approx(held_out["loss"], rel=1e-6)
     assert history.params == {"verbose": 0, "epochs": 1, "steps": 6}  # ceil(1293 / 256)
+    history = ours.fit(x[:100], y[:100], epochs=2, batch_size=256)
+    assert history.params == {"verbose": "auto", "epochs": 2, "steps": 1}  # Keras keeps verbose as given
 
 
 def test_fit_with_sample_weight_matches_keras():
