@@ -32,8 +32,8 @@ from jaxnet import model as model_lib
 from jaxnet._src.atomic import atomic_path
 
 #: Activations whose Keras 3 definition is jaxnet's too (so a saved model predicts the same in Keras).
-ACTIVATIONS = frozenset({"linear", "relu", "sigmoid", "softmax", "tanh", "elu", "selu", "softplus", "softsign",
-                         "swish", "silu", "exponential", "relu6", "log_softmax"})
+ACTIVATIONS = frozenset({"linear", "relu", "sigmoid", "softmax", "tanh", "elu", "selu", "softplus", "swish", "silu",
+                         "log_softmax"})
 _POOL_FIELDS = ("pool_size", "strides", "padding")
 #: jaxnet class -> (Keras class name, the fields both share).
 _LAYERS = {
@@ -84,7 +84,7 @@ def _layer_config(layer: jl.Layer, name: str) -> dict:
     for f in fields:
         value = getattr(layer, f)
         if f == "activation":
-            value = "linear" if value is None else value
+            value = "linear" if value in (None, "identity") else value
             if value not in ACTIVATIONS:
                 raise ValueError(f"{name}: activation {value!r} cannot be written to a .keras file (Keras 3 "
                                  f"defines these alike: {', '.join(sorted(ACTIVATIONS))}); save as .npz instead")
