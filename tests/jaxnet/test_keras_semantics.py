@@ -63,8 +63,6 @@ def test_fit_holds_out_the_last_144_of_1437():
     held_out = ours.evaluate(x[-144:], y[-144:], batch_size=256, return_dict=True)
     assert history.history["val_loss"][0] == pytest.approx(held_out["loss"], rel=1e-6)
     assert history.params == {"verbose": 0, "epochs": 1, "steps": 6}  # ceil(1293 / 256)
-    history = ours.fit(x[:100], y[:100], epochs=2, batch_size=256)
-    assert history.params == {"verbose": "auto", "epochs": 2, "steps": 1}  # Keras keeps verbose as given
 
 
 def test_fit_with_sample_weight_matches_keras():
@@ -90,8 +88,10 @@ def test_fit_with_class_weight_matches_keras():
 def test_fit_with_validation_data_weights_matches_keras():
     x, y, w = _data(40, seed=4)
     ours, theirs = _pair()
-    kw = dict(epochs=2, batch_size=12, shuffle=False, verbose=0, validation_data=(x[:15], y[:15], w[:15]))
-    _assert_same_history(ours.fit(x, y, sample_weight=w, **kw), theirs.fit(x, y, sample_weight=w, **kw))
+    kw = dict(epochs=2, batch_size=12, shuffle=False, validation_data=(x[:15], y[:15], w[:15]))
+    got, expected = ours.fit(x, y, sample_weight=w, **kw), theirs.fit(x, y, sample_weight=w, **kw)
+    _assert_same_history(got, expected)
+    assert got.params == expected.params == {"verbose": "auto", "epochs": 2, "steps": 4}  # verbose as given
 
 
 def test_evaluate_returns_what_keras_returns():
@@ -102,11 +102,11 @@ def test_evaluate_returns_what_keras_returns():
         expected = theirs.evaluate(x, y, batch_size=7, verbose=0, **kwargs)
         assert isinstance(got, list) and len(got) == len(expected) == 2
         np.testing.assert_allclose(got, expected, rtol=1e-5)
-        # (Keras 3.15's list repeats a weighted metric's value, so the weighted model is compared by name)
-        got_dict = ours_w.evaluate(x, y, batch_size=7, return_dict=True, **kwargs)
-        expected_dict = theirs_w.evaluate(x, y, batch_size=7, verbose=0, return_dict=True, **kwargs)
-        assert list(got_dict) == ["loss", "accuracy", "weighted_accuracy"] and set(expected_dict) == set(got_dict)
-        np.testing.assert_allclose([got_dict[k] for k in expected_dict], list(expected_dict.values()), rtol=1e-5)
+    # (Keras 3.15's list repeats a weighted metric's value, so the weighted model is compared by name)
+    got_dict = ours_w.evaluate(x, y, batch_size=7, return_dict=True, sample_weight=w)
+    expected_dict = theirs_w.evaluate(x, y, batch_size=7, verbose=0, return_dict=True, sample_weight=w)
+    assert list(got_dict) == ["loss", "accuracy", "weighted_accuracy"] and set(expected_dict) == set(got_dict)
+    np.testing.assert_allclose([got_dict[k] for k in expected_dict], list(expected_dict.values()), rtol=1e-5)
     loss_only = jk.Sequential([jk.layers.Dense(1)], input_shape=(5,))
     loss_only.compile(optimizer="sgd", loss="mse")
     keras_loss_only = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])
@@ -138,11 +138,20 @@ def _cnn():
                            jk.layers.Conv2D(3, (2, 3), strides=(1, 2), activation="tanh"),
                            jk.layers.AveragePooling2D(2, strides=1), jk.layers.Flatten(), jk.layers.Dropout(0.3),
                            jk.layers.Dense(5, activation="sigmoid"), jk.layers.Dense(3),
-                           jk.layers.Activation("softmax")], input_shape=(10, 12, 2), seed=3)
+                           jk.layers.Activation("softmax")], input_shape=(8, 10, 2), seed=3)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model, np.random.default_rng(0).normal(size=(6, 10, 12, 2)).astype(np.float32)
+    return model, np.random.default_rng(0).normal(size=(4, 8, 10, 2)).astype(np.float32)
 
 
+def test_keras_3_loads_a_jaxnet_mlp(tmp_path):
+    model, _ = _pair()
+    model.save(tmp_path / "mlp.keras")
+    x = _data(9)[0]
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "mlp.keras").predict(x, verbose=0), model.predict(x),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow  # compiles a CNN in both libraries
 def test_keras_3_loads_what_jaxnet_saves(tmp_path):
     model, x = _cnn()
     model.save(tmp_path / "cnn.keras")
@@ -153,8 +162,7 @@ def test_keras_3_loads_what_jaxnet_saves(tmp_path):
         "activation"]
     ours = jk.models.load_model(tmp_path / "cnn.keras")  # and jaxnet reads it back, compiled as it was
     np.testing.assert_array_equal(ours.predict(x), model.predict(x))
-    y = np.arange(6) % 3
-    assert ours.evaluate(x, y) == pytest.approx(model.evaluate(x, y))
+    assert ours._compiled == model._compiled
 
 
 def test_jaxnet_loads_what_keras_3_saves(tmp_path):
@@ -168,7 +176,9 @@ def test_jaxnet_loads_what_keras_3_saves(tmp_path):
 
 
 def test_h5_name_is_accepted_with_a_note_and_round_trips(tmp_path):
-    model, x = _cnn()
+    model = jk.Sequential([jk.layers.Dense(3, activation="softmax")], input_shape=(5,))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = _data(9)[0]
     with pytest.warns(UserWarning, match="jaxnet writes its own .npz format under this name, not Keras' legacy HDF5"):
         model.save(tmp_path / "my_keras_model.h5")
     np.testing.assert_array_equal(jk.models.load_model(tmp_path / "my_keras_model.h5").predict(x), model.predict(x))
