@@ -1,11 +1,17 @@
 """Data sets with Keras-identical shapes and dtypes, and the small helpers around them.
 
 ``load_digits`` and ``load_iris`` return real data shipped inside scikit-learn
-(the embedded defaults). The others read the standard files from a local folder
-(``JAXNET_DATA`` or ``~/.jaxnet/datasets/<name>``): MNIST and Fashion-MNIST as
-IDX gzip files, CIFAR-10 as its python batches, Boston and California housing as
-Keras' ``.npz``. When a file is missing the error says which, where to put it and
-the address it is published at; nothing is downloaded behind your back.
+(the embedded defaults). The others read the standard files: MNIST as Keras'
+``mnist.npz`` or the four IDX gzip files, Fashion-MNIST as its IDX gzip files,
+CIFAR-10 as its python batches, Boston and California housing as Keras' ``.npz``.
+They are looked for in ``path`` when given, else in ``$JAXNET_DATA/<name>``,
+``~/.jaxnet/datasets/<name>`` and Keras' own cache (``$KERAS_HOME`` or
+``~/.keras``, then ``datasets/...`` with Keras 3's file names), so data that Keras
+downloaded is used as it is. When none has them, they are downloaded from the
+address Keras uses, checked against the published SHA-256 and written atomically
+(into ``path``, else ``$JAXNET_DATA/<name>``, else Keras' cache); ``download=False``
+turns that off. The error for a machine that cannot reach the address says where
+to put the files by hand.
 """
 from __future__ import annotations
 
@@ -15,25 +21,70 @@ import os
 import pathlib
 import pickle
 import struct
+import tarfile
+import tempfile
+import urllib.error
 import zlib
+from dataclasses import dataclass
 
 import jax
 import numpy as np
 
 from jaxnet._src import labels as label_forms
+from jaxnet._src.download import ChecksumError, fetch
 
 Split = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+CIFAR10_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
+KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a data set is published, and where Keras 3 caches it.
+
+    Attributes:
+        files: the files the loader reads, in one folder.
+        origin: the address of the published file(s): a folder of ``files``, or ``archive``'s address.
+        sha256: the published SHA-256 of each downloaded file (of ``files``, or of the archive alone).
+        keras_dirs: the folders under Keras' ``datasets`` cache that hold ``files`` (Keras 3's layout first).
+        archive: for CIFAR-10, the ``.tar.gz`` whose ``archive_dir`` folder holds ``files``.
+        archive_dir: that folder inside the archive.
+    """
+
+    files: tuple[str, ...]
+    origin: str
+    sha256: tuple[str, ...]
+    keras_dirs: tuple[str, ...] = ("",)
+    archive: bool = False
+    archive_dir: str = ""
+
+    @property
+    def url(self) -> str:
+        """The address(es) to tell a user who fetches the files by hand."""
+        return self.origin if self.archive else f"{self.origin}{{{','.join(self.files)}}}"
+
+
+# Keras' own addresses and checksums (keras/src/datasets). Keras gives none for Fashion-MNIST: these are the
+# SHA-256 of the files Zalando publishes (whose MD5s its README lists), of which Keras' copies are the same bytes.
 SOURCES = {
-    "mnist": ("https://storage.googleapis.com/cvdf-datasets/mnist/", MNIST_FILES),
-    "fashion_mnist": ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/", MNIST_FILES),
-    "cifar10": ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz (extract cifar-10-batches-py/)",
-                tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)),
-    "boston_housing": ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/", ("boston_housing.npz",)),
-    "california_housing": ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
-                           ("california_housing.npz",)),
+    "mnist": Source(("mnist.npz",), KERAS_ORIGIN,
+                    ("731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",)),
+    "fashion_mnist": Source(MNIST_FILES, KERAS_ORIGIN, (
+        "08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc",
+        "b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc",
+        "78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229",
+        "42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf"), keras_dirs=("fashion-mnist",)),
+    "cifar10": Source(CIFAR10_FILES, "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                      ("6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",),
+                      keras_dirs=("cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py"),
+                      archive=True, archive_dir="cifar-10-batches-py"),
+    "boston_housing": Source(("boston_housing.npz",), KERAS_ORIGIN,
+                             ("f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5",)),
+    "california_housing": Source(("california_housing.npz",), KERAS_ORIGIN,
+                                 ("1a2e3a52e0398de6463aebe6f4a8da34fb21fbb6b934cf88c3425e766f2a1a6f",)),
 }
 
 
@@ -41,8 +92,13 @@ class DatasetError(ValueError):
     """A data file that is missing, corrupt or not in the expected format."""
 
 
+def keras_cache_dir() -> pathlib.Path:
+    """Keras' data cache: ``$KERAS_HOME/datasets``, else ``~/.keras/datasets``."""
+    return pathlib.Path(os.environ.get("KERAS_HOME") or pathlib.Path.home() / ".keras") / "datasets"
+
+
 def data_dir(name: str, path: str | os.PathLike | None = None) -> pathlib.Path:
-    """Where the files of data set ``name`` are looked for.
+    """The folder jaxnet reads and downloads data set ``name`` in, before Keras' cache.
 
     ``path``, else $JAXNET_DATA/name, else ~/.jaxnet/datasets/name.
     """
@@ -52,15 +108,79 @@ def data_dir(name: str, path: str | os.PathLike | None = None) -> pathlib.Path:
     return (pathlib.Path(root) if root else pathlib.Path.home() / ".jaxnet" / "datasets") / name
 
 
-def _require(name: str, folder: pathlib.Path) -> list[pathlib.Path]:
-    url, files = SOURCES[name]
-    missing = [f for f in files if not (folder / f).exists()]
-    if missing:
-        raise FileNotFoundError(
-            f"{name}: missing {', '.join(missing)} in {folder}. This machine cannot download data; "
-            f"fetch the files from {url} and put them in that folder (or pass path=..., or set JAXNET_DATA)."
-        )
-    return [folder / f for f in files]
+def search_dirs(name: str, path: str | os.PathLike | None = None) -> list[pathlib.Path]:
+    """The folders looked in for data set ``name``, in order: ``path`` alone when given, else jaxnet's then Keras'."""
+    if path is not None:
+        return [pathlib.Path(path)]
+    return [data_dir(name), *(keras_cache_dir() / sub for sub in SOURCES[name].keras_dirs)]
+
+
+def _download_dir(name: str, path) -> pathlib.Path:
+    """Where a download goes: ``path``, else $JAXNET_DATA/name, else Keras' cache (shared with Keras)."""
+    if path is not None or os.environ.get("JAXNET_DATA"):
+        return data_dir(name, path)
+    return keras_cache_dir() / SOURCES[name].keras_dirs[0]
+
+
+def _download(name: str, folder: pathlib.Path) -> None:
+    """Fetch data set ``name``'s files into ``folder`` (an archive is extracted), each checksum-verified."""
+    source = SOURCES[name]
+    if not source.archive:
+        for file, digest in zip(source.files, source.sha256):
+            if not (folder / file).exists():
+                fetch(source.origin + file, folder / file, digest)
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
+        archive = fetch(source.origin, pathlib.Path(tmp) / "archive.tar.gz", source.sha256[0])
+        with tarfile.open(archive, "r:gz") as tar:
+            members = [tar.getmember(f"{source.archive_dir}/{file}") for file in source.files]
+            tar.extractall(tmp, members=members, filter="data")  # plain files only, nothing outside tmp
+        for file in source.files:  # each file appears whole, by a rename within one file system
+            os.replace(pathlib.Path(tmp) / source.archive_dir / file, folder / file)
+
+
+def _require(name: str, path=None, download: bool | None = None,
+             alternatives: tuple[str, ...] = ()) -> list[pathlib.Path]:
+    """The paths of data set ``name``'s files: from the first folder holding them all, else downloaded.
+
+    Arguments:
+        name: a key of ``SOURCES``.
+        path: the one folder to use, or for a one-file data set the file (None: jaxnet's folder, then Keras' cache).
+        download: fetch the files when no folder has them (None: unless $JAXNET_DOWNLOAD is "0").
+        alternatives: other file names accepted instead (MNIST's IDX files instead of mnist.npz); when a
+            folder has them all, they are returned.
+
+    Raises:
+        FileNotFoundError: when the files are nowhere and downloading is off or fails; it says where to put them.
+        DatasetError: when a download's checksum is wrong (nothing is kept).
+    """
+    if download is None:
+        download = os.environ.get("JAXNET_DOWNLOAD", "1") != "0"
+    source, folders = SOURCES[name], search_dirs(name, path)
+    if path is not None and len(source.files) == 1 and pathlib.Path(path).is_file():
+        return [pathlib.Path(path)]  # Keras' load_data(path=...) names the .npz file itself
+    for folder in folders:
+        for files in (source.files, alternatives):
+            if files and all((folder / f).exists() for f in files):
+                return [folder / f for f in files]
+    target = _download_dir(name, path)
+    missing = ", ".join(alternatives + (("or " if alternatives else "") + ", ".join(source.files),))
+    where = f"in {folders[0]}" if len(folders) == 1 else f"in any of {', '.join(map(str, folders))}"
+    what = f"the files of its {source.archive_dir}/ folder" if source.archive else "the files"
+    by_hand = f"fetch {source.url} yourself and put {what} in {target} (or pass path=..., or set JAXNET_DATA)"
+    if not download:
+        raise FileNotFoundError(f"{name}: missing {missing} {where}, and downloading is off (download=False or "
+                                f"JAXNET_DOWNLOAD=0); {by_hand}.")
+    try:
+        _download(name, target)
+    except ChecksumError as err:
+        raise DatasetError(f"{name}: {err}") from err
+    except (OSError, urllib.error.URLError) as err:
+        reason = getattr(err, "reason", err)
+        raise FileNotFoundError(f"{name}: missing {missing} {where}, and downloading {source.url} failed "
+                                f"({reason}); if this machine is offline, {by_hand}.") from err
+    return [target / f for f in source.files]
 
 
 # --- packaged data (scikit-learn) ---------------------------------------------------------------
@@ -143,19 +263,37 @@ def _read_at_most(f, limit: int, chunk: int = 1 << 24) -> bytes:
     return b"".join(parts)
 
 
-def _load_idx_set(name: str, path) -> Split:
-    train_x, train_y, test_x, test_y = (read_idx(p) for p in _require(name, data_dir(name, path)))
-    return (train_x, train_y), (test_x, test_y)
+def _read_npz(file: pathlib.Path, keys: tuple[str, ...], what: str) -> list[np.ndarray]:
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            return [data[k] for k in keys]
+    except (OSError, ValueError, KeyError) as err:
+        names = f"{', '.join(keys[:-1])} and {keys[-1]}"
+        raise DatasetError(f"{file} is not {what} with arrays {names} ({err})") from err
 
 
-def load_mnist(path: str | os.PathLike | None = None) -> Split:
-    """MNIST from its IDX gzip files: x uint8 (60000, 28, 28) / (10000, 28, 28), y uint8, as Keras returns."""
-    return _load_idx_set("mnist", path)
+def load_mnist(path: str | os.PathLike | None = None, download: bool | None = None) -> Split:
+    """MNIST as Keras returns it: x uint8 (60000, 28, 28) / (10000, 28, 28), y uint8.
+
+    Arguments:
+        path: the one folder to read (None: jaxnet's folder, then Keras' cache; see the module doc).
+        download: fetch Keras' mnist.npz when no folder has the data (default: on, unless $JAXNET_DOWNLOAD=0).
+
+    Returns:
+        ``((x_train, y_train), (x_test, y_test))``, from Keras' mnist.npz or the four IDX gzip files.
+    """
+    files = _require("mnist", path, download, alternatives=MNIST_FILES)
+    if len(files) == 1:
+        x, y, xt, yt = _read_npz(files[0], ("x_train", "y_train", "x_test", "y_test"), "Keras' mnist.npz")
+        return (x, y), (xt, yt)
+    x, y, xt, yt = (read_idx(p) for p in files)
+    return (x, y), (xt, yt)
 
 
-def load_fashion_mnist(path: str | os.PathLike | None = None) -> Split:
-    """Fashion-MNIST from its IDX gzip files, shaped as MNIST."""
-    return _load_idx_set("fashion_mnist", path)
+def load_fashion_mnist(path: str | os.PathLike | None = None, download: bool | None = None) -> Split:
+    """Fashion-MNIST from its IDX gzip files, shaped as MNIST (``path``, ``download``: as ``load_mnist``)."""
+    x, y, xt, yt = (read_idx(p) for p in _require("fashion_mnist", path, download))
+    return (x, y), (xt, yt)
 
 
 class _ArraysOnly(pickle.Unpickler):
@@ -213,21 +351,24 @@ def _read_cifar_batch(path: pathlib.Path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
 
 
-def load_cifar10(path: str | os.PathLike | None = None) -> Split:
-    """CIFAR-10 from its python batches: x uint8 (50000, 32, 32, 3), y uint8 (50000, 1), as Keras returns."""
-    files = _require("cifar10", data_dir("cifar10", path))
+def load_cifar10(path: str | os.PathLike | None = None, download: bool | None = None) -> Split:
+    """CIFAR-10 from its python batches: x uint8 (50000, 32, 32, 3), y uint8 (50000, 1), as Keras returns.
+
+    ``path``, ``download``: as ``load_mnist`` (the download is the published archive, extracted).
+    """
+    files = _require("cifar10", path, download)
     train = [_read_cifar_batch(p) for p in files[:5]]
     test = _read_cifar_batch(files[5])
     return (np.concatenate([b[0] for b in train]), np.concatenate([b[1] for b in train])), test
 
 
-def _load_npz_regression(name: str, path, test_split: float, seed: int) -> Split:
-    (file,) = _require(name, data_dir(name, path))
-    try:
-        with np.load(file, allow_pickle=False) as data:
-            x, y = data["x"], data["y"]
-    except (OSError, ValueError, KeyError) as err:
-        raise DatasetError(f"{file} is not Keras' {name}.npz with arrays x and y ({err})") from err
+def _load_npz_regression(name: str, path, test_split: float, seed: int, download: bool | None,
+                         limit: int | None = None) -> Split:
+    if not 0 <= test_split < 1:
+        raise ValueError(f"test_split must be in [0, 1), got {test_split}")
+    (file,) = _require(name, path, download)
+    x, y = _read_npz(file, ("x", "y"), f"Keras' {name}.npz")
+    x, y = x[:limit], y[:limit]
     # Keras: shuffle with numpy's legacy seeded generator, then take the first 1 - test_split for training.
     indices = np.arange(len(x))
     np.random.RandomState(seed).shuffle(indices)
@@ -236,15 +377,25 @@ def _load_npz_regression(name: str, path, test_split: float, seed: int) -> Split
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 
-def load_boston_housing(path: str | os.PathLike | None = None, test_split: float = 0.2, seed: int = 113) -> Split:
-    """Boston housing (13 features) from Keras' boston_housing.npz, split as Keras does (test_split 0.2, seed 113)."""
-    return _load_npz_regression("boston_housing", path, test_split, seed)
+def load_boston_housing(path: str | os.PathLike | None = None, test_split: float = 0.2, seed: int = 113,
+                        download: bool | None = None) -> Split:
+    """Boston housing (13 features) from Keras' boston_housing.npz, split as Keras does (test_split 0.2, seed 113).
+
+    ``path``, ``download``: as ``load_mnist``.
+    """
+    return _load_npz_regression("boston_housing", path, test_split, seed, download)
 
 
 def load_california_housing(path: str | os.PathLike | None = None, test_split: float = 0.2,
-                            seed: int = 113) -> Split:
-    """California housing (8 features) from Keras' california_housing.npz, split as Keras does."""
-    return _load_npz_regression("california_housing", path, test_split, seed)
+                            seed: int = 113, download: bool | None = None, version: str = "large") -> Split:
+    """California housing (8 features) from Keras' california_housing.npz, split as Keras does.
+
+    ``version``: "large" (all 20,640 examples) or "small" (the first 600), as Keras' ``load_data``.
+    """
+    if version not in ("large", "small"):
+        raise ValueError(f"version must be 'large' or 'small', got {version!r}")
+    limit = 600 if version == "small" else None
+    return _load_npz_regression("california_housing", path, test_split, seed, download, limit)
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Loss functions as plain ``jnp`` functions, plus a name registry.
 
 Convention: every loss is called ``loss(y_pred, y_true)`` (the book's ``(y, t)``
-order, also Optax's), and returns a scalar. The Keras-style losses average a
-per-example value over the batch; pass ``sample_weight`` (one weight per
-example) to get the weighted mean ``sum(w * l) / sum(w)``, which is how the
-trainer masks the padded examples of a last partial batch.
+order, also Optax's), and returns a scalar. The Keras-style losses compute one
+value per example (Keras averages the last axis) and reduce them as Keras 3's
+loss objects do, by the ``reduction`` they are given (see ``REDUCTIONS``): the
+default ``"sum_over_batch_size"`` is ``sum(w * l) / batch size``, so weights of
+0.1 scale the loss by 0.1 (they are not renormalised). The trainer masks the
+padded examples of a last partial batch through ``sample_weight``.
 
 The book's own two losses keep the book's definitions:
 ``sum_squared_error`` is 0.5 * sum((y - t)^2) and ``cross_entropy_error`` adds
@@ -28,12 +30,57 @@ Loss = Callable[..., jax.Array]
 EPSILON = 1e-7
 
 
-def _weighted_mean(per_example: jax.Array, sample_weight: jax.Array | None) -> jax.Array:
-    """Mean over the batch axis, weighted when ``sample_weight`` is given."""
-    if sample_weight is None:
-        return jnp.mean(per_example)
-    w = jnp.asarray(sample_weight, per_example.dtype)
-    return jnp.sum(per_example * w) / jnp.maximum(jnp.sum(w), 1)
+#: Keras 3's reductions (``keras.losses.Loss(reduction=...)``), with w the sample weights and l the values:
+#: "sum_over_batch_size" (Keras' default) and its alias "mean": sum(w * l) / number of values;
+#: "mean_with_sample_weight": sum(w * l) / sum(w), the weighted mean; "sum": sum(w * l);
+#: "none" (or None): the weighted values w * l themselves, one per example.
+REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none")
+DEFAULT_REDUCTION = "sum_over_batch_size"
+
+
+def _divide_no_nan(a: jax.Array, b: jax.Array) -> jax.Array:
+    """a / b, and 0 where b is 0 (Keras' ``divide_no_nan``: all-zero weights give a zero loss, not NaN)."""
+    safe = jnp.where(b == 0, 1, b)
+    return jnp.where(b == 0, 0, a / safe)
+
+
+def reduce_weighted(values: jax.Array, sample_weight=None, reduction: str | None = DEFAULT_REDUCTION) -> jax.Array:
+    """Weight and reduce a loss's values as Keras 3's ``reduce_weighted_values`` does.
+
+    Arguments:
+        values: the loss's values, batch axis first (one per example, or more per example for sequence outputs).
+        sample_weight: one weight per example (shape ``(batch,)``), broadcast over the values' other axes;
+            None weighs every example 1.
+        reduction: one of ``REDUCTIONS`` (None means "none").
+
+    Returns:
+        A scalar, or the weighted values for ``reduction="none"``.
+
+    Raises:
+        ValueError: for an unknown reduction name.
+    """
+    reduction = "none" if reduction is None else reduction
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; Keras 3's reductions are {', '.join(REDUCTIONS)}")
+    values = jnp.asarray(values)
+    weights = None
+    if sample_weight is not None:
+        weights = jnp.asarray(sample_weight, values.dtype)
+        weights = weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
+        values = values * weights
+    if reduction == "none" or values.ndim == 0:
+        return values
+    total = jnp.sum(values)
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and weights is not None:
+        return _divide_no_nan(total, jnp.sum(jnp.broadcast_to(weights, values.shape)))
+    return _divide_no_nan(total, jnp.asarray(values.size, values.dtype))
+
+
+def _last_axis_mean(values: jax.Array) -> jax.Array:
+    """Keras' per-example values: the mean over the last axis (values of shape ``(batch,)`` are kept)."""
+    return values if values.ndim <= 1 else jnp.mean(values, axis=-1)
 
 
 def per_example_mean(values: jax.Array) -> jax.Array:
@@ -94,33 +141,35 @@ def cross_entropy_error(y: jax.Array, t: jax.Array, delta: float = 1e-7) -> jax.
     return -jnp.sum(jnp.log(picked + delta)) / y.shape[0]
 
 
-# --- Keras-style losses (mean over the batch) --------------------------------------------------
+# --- Keras-style losses (Keras' reductions) ---------------------------------------------------
+# Each takes ``sample_weight`` (one weight per example) and ``reduction`` (one of REDUCTIONS).
 
 @takes(TARGETS)
-def mean_squared_error(y_pred, y_true, sample_weight=None):
+def mean_squared_error(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' MSE: mean((y_pred - y_true)^2) per example, then over the batch (the L2 loss)."""
     err = jnp.asarray(y_pred) - jnp.asarray(y_true).reshape(jnp.shape(y_pred))
-    return _weighted_mean(per_example_mean(err**2), sample_weight)
+    return reduce_weighted(_last_axis_mean(err**2), sample_weight, reduction)
 
 
 @takes(TARGETS)
-def mean_absolute_error(y_pred, y_true, sample_weight=None):
+def mean_absolute_error(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' MAE: mean(|y_pred - y_true|) per example, then over the batch (the L1 loss)."""
     err = jnp.asarray(y_pred) - jnp.asarray(y_true).reshape(jnp.shape(y_pred))
-    return _weighted_mean(per_example_mean(jnp.abs(err)), sample_weight)
+    return reduce_weighted(_last_axis_mean(jnp.abs(err)), sample_weight, reduction)
 
 
 @takes(TARGETS)
-def huber(y_pred, y_true, sample_weight=None, delta: float = 1.0):
+def huber(y_pred, y_true, sample_weight=None, delta: float = 1.0, reduction=DEFAULT_REDUCTION):
     """Huber loss: quadratic for |error| <= delta, linear beyond (robust to outliers in regression)."""
     err = jnp.abs(jnp.asarray(y_pred) - jnp.asarray(y_true).reshape(jnp.shape(y_pred)))
     quadratic = jnp.minimum(err, delta)
     values = 0.5 * quadratic**2 + delta * (err - quadratic)
-    return _weighted_mean(per_example_mean(values), sample_weight)
+    return reduce_weighted(_last_axis_mean(values), sample_weight, reduction)
 
 
 @takes(ONE_HOT)
-def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
+def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False,
+                             reduction=DEFAULT_REDUCTION):
     """Cross entropy against one-hot targets.
 
     Arguments:
@@ -128,9 +177,10 @@ def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bo
         y_true: one-hot targets of the same shape.
         sample_weight: optional per-example weights.
         from_logits: treat y_pred as unnormalised logits (stable log-softmax, no clipping).
+        reduction: one of ``REDUCTIONS`` (Keras' default "sum_over_batch_size").
 
     Returns:
-        The batch-mean loss.
+        The reduced loss (a scalar, or one value per example for "none").
     """
     y_pred, y_true = jnp.asarray(y_pred), jnp.asarray(y_true)
     if y_true.shape != y_pred.shape:
@@ -145,11 +195,12 @@ def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bo
         log_p = jnp.log(jnp.clip(p, EPSILON, 1.0 - EPSILON))
     # 0 * log p is 0 even where log p = -inf (a class far below a logit of 1e38): never 0 * -inf = NaN
     terms = jnp.where(y_true == 0, 0.0, y_true * log_p)
-    return _weighted_mean(-jnp.sum(terms, axis=-1), sample_weight)
+    return reduce_weighted(-jnp.sum(terms, axis=-1), sample_weight, reduction)
 
 
 @takes(CLASS_INDEX)
-def sparse_categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
+def sparse_categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False,
+                                    reduction=DEFAULT_REDUCTION):
     """Cross entropy against integer labels (``y_true`` of shape (N,) or (N, 1))."""
     y_pred, y_true = jnp.asarray(y_pred), jnp.asarray(y_true)
     if y_true.size * y_pred.shape[-1] != y_pred.size:
@@ -157,12 +208,12 @@ def sparse_categorical_crossentropy(y_pred, y_true, sample_weight=None, from_log
         raise ValueError(f"sparse_categorical_crossentropy takes one class index per row of y_pred {y_pred.shape}, "
                          f"got y_true of shape {y_true.shape}" + ("; these are one-hot rows: use "
                                                                    "categorical_crossentropy" if rows else ""))
-    rows = one_hot(y_true, y_pred.shape[-1], y_pred.dtype, jnp)
-    return categorical_crossentropy(y_pred, rows, sample_weight, from_logits=from_logits)
+    rows = one_hot(y_true, y_pred.shape[-1], y_pred.dtype, jnp).reshape(y_pred.shape)
+    return categorical_crossentropy(y_pred, rows, sample_weight, from_logits=from_logits, reduction=reduction)
 
 
 @takes(TARGETS)
-def binary_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False):
+def binary_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False, reduction=DEFAULT_REDUCTION):
     """Binary cross entropy for 0/1 targets, from probabilities (clipped) or logits (stable)."""
     y_pred = jnp.asarray(y_pred)
     y_true = jnp.asarray(y_true, y_pred.dtype).reshape(y_pred.shape)
@@ -171,7 +222,7 @@ def binary_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = 
     else:
         p = jnp.clip(y_pred, EPSILON, 1.0 - EPSILON)
         values = -(y_true * jnp.log(p) + (1 - y_true) * jnp.log(1 - p))
-    return _weighted_mean(per_example_mean(values), sample_weight)
+    return reduce_weighted(_last_axis_mean(values), sample_weight, reduction)
 
 
 def _signed_labels(y_true, like):
@@ -181,19 +232,19 @@ def _signed_labels(y_true, like):
 
 
 @takes(TARGETS)
-def hinge(y_pred, y_true, sample_weight=None):
+def hinge(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' hinge: mean(max(0, 1 - y_true * y_pred)) with labels in {-1, 1} (0/1 are converted)."""
     y_pred = jnp.asarray(y_pred)
     values = jnp.maximum(0.0, 1.0 - _signed_labels(y_true, y_pred) * y_pred)
-    return _weighted_mean(per_example_mean(values), sample_weight)
+    return reduce_weighted(_last_axis_mean(values), sample_weight, reduction)
 
 
 @takes(TARGETS)
-def squared_hinge(y_pred, y_true, sample_weight=None):
+def squared_hinge(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' squared hinge: mean(max(0, 1 - y_true * y_pred)^2)."""
     y_pred = jnp.asarray(y_pred)
     values = jnp.maximum(0.0, 1.0 - _signed_labels(y_true, y_pred) * y_pred) ** 2
-    return _weighted_mean(per_example_mean(values), sample_weight)
+    return reduce_weighted(_last_axis_mean(values), sample_weight, reduction)
 
 
 REGISTRY: dict[str, Loss] = {
@@ -229,60 +280,61 @@ def _last_axis(y_pred, y_true):
 
 
 @takes(TARGETS)
-def mean_absolute_percentage_error(y_pred, y_true, sample_weight=None):
+def mean_absolute_percentage_error(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' MAPE: 100 * mean(|y_true - y_pred| / max(|y_true|, epsilon)) per example."""
     y_pred, y_true = _last_axis(y_pred, y_true)
     values = 100.0 * jnp.abs(y_true - y_pred) / jnp.maximum(jnp.abs(y_true), EPSILON)
-    return _weighted_mean(per_example_mean(values), sample_weight)
+    return reduce_weighted(per_example_mean(values), sample_weight, reduction)
 
 
 @takes(TARGETS)
-def mean_squared_logarithmic_error(y_pred, y_true, sample_weight=None):
+def mean_squared_logarithmic_error(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' MSLE: mean((log(1 + max(y_pred, eps)) - log(1 + max(y_true, eps)))^2) per example."""
     y_pred, y_true = _last_axis(y_pred, y_true)
     values = (jnp.log1p(jnp.maximum(y_pred, EPSILON)) - jnp.log1p(jnp.maximum(y_true, EPSILON))) ** 2
-    return _weighted_mean(per_example_mean(values), sample_weight)
+    return reduce_weighted(per_example_mean(values), sample_weight, reduction)
 
 
 @takes(TARGETS)
-def log_cosh(y_pred, y_true, sample_weight=None):
+def log_cosh(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' log_cosh: mean(log(cosh(y_pred - y_true))) per example, computed without overflow."""
     y_pred, y_true = _last_axis(y_pred, y_true)
     x = y_pred - y_true
     values = x + jax.nn.softplus(-2.0 * x) - jnp.log(2.0).astype(x.dtype)
-    return _weighted_mean(per_example_mean(values), sample_weight)
+    return reduce_weighted(per_example_mean(values), sample_weight, reduction)
 
 
 @takes(ONE_HOT)
-def kl_divergence(y_pred, y_true, sample_weight=None):
+def kl_divergence(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' KL divergence: sum(y_true * log(y_true / y_pred)) over the last axis, both clipped to [eps, 1]."""
     y_pred, y_true = _last_axis(y_pred, y_true)
     y_pred, y_true = jnp.clip(y_pred, EPSILON, 1.0), jnp.clip(y_true, EPSILON, 1.0)
-    return _weighted_mean(per_example_mean(jnp.sum(y_true * jnp.log(y_true / y_pred), axis=-1)), sample_weight)
+    values = jnp.sum(y_true * jnp.log(y_true / y_pred), axis=-1)
+    return reduce_weighted(per_example_mean(values), sample_weight, reduction)
 
 
 @takes(TARGETS)
-def poisson(y_pred, y_true, sample_weight=None):
+def poisson(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' Poisson loss: mean(y_pred - y_true * log(y_pred + eps)) per example (y_pred a rate)."""
     y_pred, y_true = _last_axis(y_pred, y_true)
-    return _weighted_mean(per_example_mean(y_pred - y_true * jnp.log(y_pred + EPSILON)), sample_weight)
+    return reduce_weighted(per_example_mean(y_pred - y_true * jnp.log(y_pred + EPSILON)), sample_weight, reduction)
 
 
 @takes(ONE_HOT)
-def categorical_hinge(y_pred, y_true, sample_weight=None):
+def categorical_hinge(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' categorical hinge: max(0, 1 + max((1 - t) * y) - sum(t * y)) for one-hot t."""
     y_pred, y_true = _last_axis(y_pred, y_true)
     positive = jnp.sum(y_true * y_pred, axis=-1)
     negative = jnp.max((1.0 - y_true) * y_pred, axis=-1)
-    return _weighted_mean(per_example_mean(jnp.maximum(0.0, negative - positive + 1.0)), sample_weight)
+    return reduce_weighted(per_example_mean(jnp.maximum(0.0, negative - positive + 1.0)), sample_weight, reduction)
 
 
 @takes(TARGETS)
-def cosine_similarity(y_pred, y_true, sample_weight=None, axis: int = -1):
+def cosine_similarity(y_pred, y_true, sample_weight=None, axis: int = -1, reduction=DEFAULT_REDUCTION):
     """Keras' cosine similarity loss: minus the cosine of y_pred and y_true along ``axis`` (-1 when aligned)."""
     y_pred, y_true = _last_axis(y_pred, y_true)
     unit = lambda v: v / jnp.sqrt(jnp.maximum(jnp.sum(v * v, axis=axis, keepdims=True), 1e-12))
-    return _weighted_mean(per_example_mean(-jnp.sum(unit(y_true) * unit(y_pred), axis=axis)), sample_weight)
+    return reduce_weighted(per_example_mean(-jnp.sum(unit(y_true) * unit(y_pred), axis=axis)), sample_weight, reduction)
 
 
 REGISTRY.update({

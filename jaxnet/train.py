@@ -35,6 +35,16 @@ from jaxnet._src.checks import check_data, check_fit_arguments, check_inputs, wa
 from jaxnet._src.labels import check_labels
 from jaxnet._src.loops import batch_loop, default_steps_per_call
 from jaxnet._src.parallel import DataParallel
+from jaxnet._src.weights import (
+    WEIGHT_SUM,
+    example_weights,
+    loss_weights,
+    means,
+    metric_sums,
+    or_ones,
+    split_validation,
+    weighted,
+)
 from jaxnet.state import merge as merge_state
 
 ApplyFn = Callable[..., jax.Array]
@@ -44,11 +54,13 @@ ApplyFn = Callable[..., jax.Array]
 class History:
     """Per-epoch logs, as Keras' History: ``history.history["val_accuracy"]``, ``history.epoch``.
 
-    ``opt_state`` is the optimizer state at the end of training (to resume or to save).
+    ``opt_state`` is the optimizer state at the end of training (to resume or to save); ``params`` holds
+    Keras' ``{"verbose", "epochs", "steps"}`` (steps per epoch).
     """
 
     history: dict[str, list[float]] = field(default_factory=dict)
     epoch: list[int] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
     epoch_times: list[float] = field(default_factory=list)  # seconds per epoch, kept out of the logs as Keras does
     opt_state: Any = None
     stop_reason: str | None = None
@@ -136,9 +148,17 @@ def training_loss(loss) -> Callable:
     return fn
 
 
-def metric_functions(metrics: Sequence) -> dict[str, Callable]:
-    """Metric names or functions as ``{log name: per-example function}``."""
-    return {metrics_lib.name_of(m): metrics_lib.get(m) for m in metrics}
+def metric_functions(metrics: Sequence, weighted_metrics: Sequence = ()) -> dict[str, Callable]:
+    """Metric names or functions as ``{log name: per-example function}``.
+
+    ``weighted_metrics`` are weighted by the sample weights (plain ``metrics`` are not, as in Keras 3); one
+    whose name a plain metric already has is logged as "weighted_<name>", as Keras names it.
+    """
+    fns = {metrics_lib.name_of(m): metrics_lib.get(m) for m in metrics}
+    for m in weighted_metrics:
+        name = metrics_lib.name_of(m)
+        fns["weighted_" + name if name in fns else name] = weighted(metrics_lib.get(m))
+    return fns
 
 
 def _batches(n: int, batch_size: int) -> tuple[int, int]:
@@ -156,19 +176,16 @@ def _masked_order(order: jax.Array, n: int, batch_size: int, num_batches: int):
     return order.reshape(num_batches, batch_size), mask.reshape(num_batches, batch_size)
 
 
-def _metric_sums(metric_fns, y_pred, yb, mask) -> dict:
-    return {name: jnp.sum(fn(y_pred, yb) * mask) for name, fn in metric_fns.items()}
-
-
 def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.GradientTransformation,
                      metric_fns: dict[str, Callable], n: int, batch_size: int, shuffle: bool = True,
                      parallel: DataParallel = DataParallel(None), steps_per_call: int | None = None) -> Callable:
-    """Build the epoch: ``epoch(params, opt_state, key, x, y) -> (params, opt_state, sums)``.
+    """Build the epoch: ``epoch(params, opt_state, key, x, y, w) -> (params, opt_state, sums)``.
 
     ``apply`` is a model's ``apply_with_state`` (``stateful_apply(model)``): the state it returns in
     training replaces those entries of the parameters after each step (see ``jaxnet.state``).
 
-    ``sums`` holds the loss and each metric summed over the epoch's examples (divide by n for means).
+    ``w`` holds one weight per example (ones for none). ``sums`` holds the loss and each metric summed over
+    the epoch's examples, and the weight sum (see ``jaxnet._src.weights.means``).
     Batches are gathered once per epoch on the device; the steps run ``steps_per_call`` at a time in
     compiled calls (None: the whole epoch in one ``lax.scan``), with parameters and optimizer state
     donated. With several devices each batch is split over them.
@@ -178,20 +195,20 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
     def step(carry, batch, data):
         params, opt_state, sums = carry
         idx, mask, key = batch
-        x, y = data
+        x, y, w = data
         # Each step gathers its own rows: no shuffled copy of the whole data set is ever made.
-        xb, yb, mask = parallel.shard_batch((x[idx], y[idx], mask))
+        xb, yb, wb, mask = parallel.shard_batch((x[idx], y[idx], w[idx], mask))
 
         def objective(p):
             y_pred, state = apply(p, xb, key=key, training=True, mask=mask)
-            return loss_fn(y_pred, yb, sample_weight=mask), (y_pred, state)
+            return loss_fn(y_pred, yb, sample_weight=loss_weights(mask, wb)), (y_pred, state)
 
         (loss, (y_pred, state)), grads = jax.value_and_grad(objective, has_aux=True)(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         # the non-trainable state (BatchNormalization's moving statistics) comes from the forward pass
         params = merge_state(optax.apply_updates(params, updates), state)
         count = jnp.sum(mask)
-        new = {"loss": loss * count, **_metric_sums(metric_fns, y_pred, yb, mask)}
+        new = {"loss": loss * count, **metric_sums(metric_fns, y_pred, yb, mask, wb)}
         return (params, opt_state, jax.tree.map(jnp.add, sums, new)), None
 
     @jax.jit
@@ -199,14 +216,14 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
         shuffle_key, dropout_key = jax.random.split(key)
         order = jax.random.permutation(shuffle_key, n) if shuffle else jnp.arange(n)
         order, mask = _masked_order(order, n, batch_size, num_batches)
-        zeros = {name: jnp.zeros((), jnp.float32) for name in ["loss", *metric_fns]}
+        zeros = {name: jnp.zeros((), jnp.float32) for name in ["loss", *metric_fns, WEIGHT_SUM]}
         return (order, mask, jax.random.split(dropout_key, num_batches)), zeros
 
     run = batch_loop(step, num_batches, steps_per_call)
 
-    def epoch(params, opt_state, key, x, y):
+    def epoch(params, opt_state, key, x, y, w):
         batches, zeros = plan(key)
-        (params, opt_state, sums), _ = run((params, opt_state, zeros), batches, (x, y))
+        (params, opt_state, sums), _ = run((params, opt_state, zeros), batches, (x, y, w))
         return params, opt_state, sums
 
     return epoch
@@ -215,29 +232,29 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
 def make_evaluate(apply: ApplyFn, loss_fn: Callable | None, metric_fns: dict[str, Callable], n: int,
                   batch_size: int, parallel: DataParallel = DataParallel(None),
                   steps_per_call: int | None = None) -> Callable:
-    """Build the evaluation: ``run(params, x, y) -> {"loss": mean, metric: mean}`` over n examples."""
+    """Build the evaluation: ``run(params, x, y, w) -> sums`` over n examples weighted by w (as the epoch's)."""
     batch_size, _ = _batches(n, batch_size)
     batch_size = -(-batch_size // parallel.size) * parallel.size  # a small set's batch still splits evenly
     num_batches = math.ceil(n / batch_size)
-    names = (["loss"] if loss_fn is not None else []) + list(metric_fns)
+    names = (["loss"] if loss_fn is not None else []) + [*metric_fns, WEIGHT_SUM]
 
     def body(carry, batch, data):
         params, sums = carry
         idx, m = batch
-        x, y = data
-        xb, yb, m = parallel.shard_batch((x[idx], y[idx], m))
+        x, y, w = data
+        xb, yb, wb, m = parallel.shard_batch((x[idx], y[idx], w[idx], m))
         y_pred = apply(params, xb, key=None, training=False)
-        new = {} if loss_fn is None else {"loss": loss_fn(y_pred, yb, sample_weight=m) * jnp.sum(m)}
-        new.update(_metric_sums(metric_fns, y_pred, yb, m))
+        new = {} if loss_fn is None else {"loss": loss_fn(y_pred, yb, sample_weight=loss_weights(m, wb)) * jnp.sum(m)}
+        new.update(metric_sums(metric_fns, y_pred, yb, m, wb))
         return (params, jax.tree.map(jnp.add, sums, new)), None
 
     batches = _masked_order(jnp.arange(n), n, batch_size, num_batches)
     zeros = {k: jnp.zeros((), jnp.float32) for k in names}
     loop = batch_loop(body, num_batches, steps_per_call, donate_carry=False)
 
-    def run(params, x, y):
-        (_, sums), _ = loop((params, zeros), batches, (x, y))
-        return {k: v / n for k, v in sums.items()}
+    def run(params, x, y, w):
+        (_, sums), _ = loop((params, zeros), batches, (x, y, w))
+        return sums
 
     return run
 
@@ -261,7 +278,7 @@ def make_predict(apply: ApplyFn, n: int, batch_size: int, steps_per_call: int | 
 
 
 def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", metrics: Sequence = ("accuracy",),
-             batch_size: int = 32) -> dict[str, float]:
+             batch_size: int = 32, sample_weight=None, weighted_metrics: Sequence = ()) -> dict[str, float]:
     """Mean loss and metrics over a data set, in fixed-size masked batches.
 
     Arguments:
@@ -269,14 +286,18 @@ def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", met
         params: its parameters.
         x, y: the data.
         loss: a loss name or function (with ``sample_weight``), or None for metrics only.
-        metrics: metric names or per-example functions.
+        metrics: metric names or per-example functions (not weighted, as Keras' ``metrics``).
         batch_size: examples per compiled batch.
+        sample_weight: one weight per example for the loss (Keras' reduction: ``sum(w * l) / n``)
+            and for ``weighted_metrics``.
+        weighted_metrics: metrics weighted by ``sample_weight``.
 
     Returns:
         ``{"loss": ..., "accuracy": ...}`` as Python floats.
     """
     x, y = check_data(x, y, "evaluation")
-    metric_fns, apply = metric_functions(metrics), _apply_fn(model)
+    w = or_ones(example_weights(y, sample_weight, what="evaluation"), len(x))
+    metric_fns, apply = metric_functions(metrics, weighted_metrics), _apply_fn(model)
     loss_fn = None if loss is None else training_loss(loss)
     check_labels(loss_fn, y, _output_shape(apply, params, x), "evaluation labels")
     steps = default_steps_per_call(apply, params, x[:1])
@@ -284,7 +305,7 @@ def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", met
     key = ("evaluate", model_key, id(loss_fn), _fns_key(metric_fns), len(x), batch_size, steps)
     run = _cached(key, (alive, loss_fn, metric_fns),
                   lambda: make_evaluate(apply, loss_fn, metric_fns, len(x), batch_size, steps_per_call=steps))
-    return _host_logs(run(params, *jax.device_put((x, y))), metric_fns)
+    return _host_logs(run(params, *jax.device_put((x, y, w))), metric_fns, len(x))
 
 
 def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
@@ -318,22 +339,9 @@ def _output_shape(apply: ApplyFn, params, x) -> tuple:
     return out.shape[1:]
 
 
-def _host_logs(values: dict, metric_fns: dict, scale: float = 1.0, prefix: str = "") -> dict[str, float]:
-    """Device values to Python floats in Keras' order, loss first (pytrees come back with sorted keys)."""
-    values = jax.device_get(values)
-    return {prefix + k: float(values[k]) * scale for k in ["loss", *metric_fns] if k in values}
-
-
-def _split_validation(x, y, validation_split: float):
-    if not 0.0 <= validation_split < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-    n_val = int(len(x) * validation_split)
-    if validation_split and n_val == 0:
-        raise ValueError(f"validation_split={validation_split} leaves no validation example out of {len(x)}")
-    if n_val == 0:
-        return x, y, None
-    cut = len(x) - n_val  # Keras takes the last examples, before any shuffling
-    return x[:cut], y[:cut], (x[cut:], y[cut:])
+def _host_logs(sums: dict, metric_fns: dict, n: int, prefix: str = "") -> dict[str, float]:
+    """Device sums over n examples to the logged means, as Python floats in Keras' order, loss first."""
+    return {prefix + k: v for k, v in means(jax.device_get(sums), metric_fns, n).items()}
 
 
 def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
@@ -342,7 +350,8 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         shuffle: bool = True, key: jax.Array | None = None, callbacks: Sequence[cb.Callback] = (),
         verbose: int | str = "auto", opt_state=None, initial_epoch: int = 0,
         save_fn: Callable | None = None, devices: Sequence[jax.Device] | None = None,
-        steps_per_call: int | None | str = "auto") -> tuple[Any, History]:
+        steps_per_call: int | None | str = "auto", sample_weight=None, class_weight=None,
+        weighted_metrics: Sequence = ()) -> tuple[Any, History]:
     """Train ``params`` with an Optax optimizer.
 
     Arguments:
@@ -353,11 +362,12 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         loss: a loss name or function with ``sample_weight``.
         optimizer: a name ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam") or an Optax transformation.
         learning_rate: a number or Optax schedule, for optimizers given by name.
-        metrics: names ("accuracy", "mae", "mse") or per-example functions.
+        metrics: names ("accuracy", "mae", "mse") or per-example functions (not weighted, as Keras' ``metrics``).
         epochs: the epoch to stop after (counting from 0, as Keras with ``initial_epoch``).
         batch_size: examples per step; the last partial batch is masked, not dropped.
-        validation_split: the fraction of the data, taken from the end, held out for validation.
-        validation_data: ``(x_val, y_val)``, instead of validation_split.
+        validation_split: the fraction of the data, taken from the end, held out for validation (with
+            their sample weights); training keeps ``x[:floor(n * (1 - validation_split))]``, as Keras.
+        validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``, instead of validation_split.
         shuffle: reshuffle the training data every epoch (from ``key``).
         key: PRNG key for shuffling and dropout (``jax.random.key(0)`` when None).
         callbacks: EarlyStopping, ModelCheckpoint, TerminateOnNaN, CSVLogger, TensorBoard, ...
@@ -371,25 +381,37 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         steps_per_call: training steps per compiled call; None runs each epoch as one ``lax.scan``;
             "auto" does that except for convolutional models on the CPU, which run one compiled step
             per call (see ``jaxnet._src.loops``).
+        sample_weight: one weight per training example, weighing the loss (Keras' reduction: each batch's
+            loss is ``sum(w * l) / batch size``) and ``weighted_metrics``.
+        class_weight: ``{class index: weight}``, turned into sample weights of the training examples
+            (not of the validation data), as Keras does; not together with sample_weight.
+        weighted_metrics: metrics weighted by the sample weights.
 
     Returns:
         ``(params, history)``: the trained parameters and the History (with ``history.opt_state``).
 
     Raises:
         ValueError: for mismatched or empty data, NaN/inf values, labels out of range, a bad
-            batch size, or an unknown optimizer, loss or metric name.
+            batch size, bad weights, or an unknown optimizer, loss or metric name.
     """
     check_fit_arguments(epochs=epochs, initial_epoch=initial_epoch, batch_size=batch_size,
                         learning_rate=learning_rate, validation_split=validation_split,
                         validation_data=validation_data, key=key, devices=devices)
-    apply, loss_fn, metric_fns = _apply_fn(model), training_loss(loss), metric_functions(metrics)
+    apply, loss_fn, metric_fns = _apply_fn(model), training_loss(loss), metric_functions(metrics, weighted_metrics)
     tx = _get_optimizer(optimizer, learning_rate)
     x, y = check_data(x, y)
+    if sample_weight is not None:
+        sample_weight = example_weights(y, sample_weight)
     if validation_data is not None:
-        validation = check_data(*validation_data, what="validation")
+        if len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight_val)")
+        val_x, val_y = check_data(*validation_data[:2], what="validation")
+        val_w = example_weights(val_y, validation_data[2], what="validation") if len(validation_data) == 3 else None
+        validation = (val_x, val_y, val_w)
     else:
-        x, y, validation = _split_validation(x, y, validation_split)
-    batch_size, _ = _batches(len(x), batch_size)
+        (x, y, sample_weight), validation = split_validation((x, y, sample_weight), validation_split)
+    w = or_ones(example_weights(y, sample_weight, class_weight), len(x))  # class weights: training data only
+    batch_size, num_batches = _batches(len(x), batch_size)
     parallel = DataParallel.over(devices)
     parallel.check_batch_size(batch_size)
     output_shape = _output_shape(apply, params, x)
@@ -400,7 +422,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     key = jax.random.key(0) if key is None else key
     params = parallel.replicate(cb.copy_tree(params))  # the caller's arrays stay valid: only copies are donated
     opt_state = parallel.replicate(tx.init(params) if opt_state is None else cb.copy_tree(opt_state))
-    x_dev, y_dev = parallel.replicate((x, y))
+    x_dev, y_dev, w_dev = parallel.replicate((x, y, w))
     if steps_per_call == "auto":
         steps_per_call = default_steps_per_call(apply, params, x[:1])
     model_key, alive = _identity(model)
@@ -411,12 +433,13 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
                                                    shuffle, parallel, steps_per_call))
     val_run = None
     if validation is not None:
-        val_x, val_y = parallel.replicate(validation)
+        val_x, val_y, val_w = parallel.replicate((*validation[:2], or_ones(validation[2], len(validation[0]))))
         val_run = _cached(("evaluate", len(val_x), *common), alive,
                           lambda: make_evaluate(apply, loss_fn, metric_fns, len(val_x), batch_size, parallel,
                                                 steps_per_call))
 
     callbacks = list(callbacks)
+    params_log = {"verbose": verbose, "epochs": epochs, "steps": num_batches}  # Keras keeps verbose as given
     verbose = (1 if sys.stderr.isatty() else 0) if verbose == "auto" else verbose
     if verbose:
         callbacks.append(cb.ProgressBar(verbose))
@@ -434,7 +457,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
                 params=state.params if action.params is None else action.params,
                 opt_state=state.opt_state if action.opt_state is None else action.opt_state)
 
-    history, warned = History(), False
+    history, warned = History(params=params_log), False
     for callback in callbacks:
         callback.on_train_begin(state)
     for epoch in range(initial_epoch, epochs):
@@ -443,11 +466,11 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
             callback.on_epoch_begin(epoch, state)
         start = time.perf_counter()
         params, opt_state, sums = train_epoch(state.params, state.opt_state, jax.random.fold_in(key, epoch),
-                                              x_dev, y_dev)
+                                              x_dev, y_dev, w_dev)
         state = dataclasses.replace(state, params=params, opt_state=opt_state)
-        logs = _host_logs(sums, metric_fns, 1.0 / len(x))  # the one host sync of the epoch
+        logs = _host_logs(sums, metric_fns, len(x))  # the one host sync of the epoch
         if val_run is not None:
-            logs.update(_host_logs(val_run(state.params, val_x, val_y), metric_fns, prefix="val_"))
+            logs.update(_host_logs(val_run(state.params, val_x, val_y, val_w), metric_fns, len(val_x), prefix="val_"))
         history.append(epoch, logs, time.perf_counter() - start)
         for callback in callbacks:
             act(callback.on_epoch_end(epoch, logs, state))

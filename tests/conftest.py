@@ -1,7 +1,13 @@
 """Shared fixtures: float64 for gradient checks, a seeded NumPy generator."""
+import os
+
 import jax
 import numpy as np
 import pytest
+
+# The tests never reach the network: a data set that is not on disk is an error, not a download
+# (tests/jaxnet/test_datasets.py turns downloads on against a local server).
+os.environ.setdefault("JAXNET_DOWNLOAD", "0")
 
 
 @pytest.fixture

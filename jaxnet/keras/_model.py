@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import os
+import pathlib
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -26,10 +28,14 @@ from jaxnet import checkpoint, optimizers, summary, train
 from jaxnet import metrics as metrics_lib
 from jaxnet import model as model_lib
 from jaxnet._src import serialize
+from jaxnet.keras import _keras_format
 from jaxnet.layers import Layer
 
 #: Keras' order of a layer's weights: kernel, bias; BatchNormalization's gamma, beta, moving mean, moving variance.
 _KERAS_ORDER = {"w": 0, "gamma": 1, "b": 2, "beta": 2, "moving_mean": 3, "moving_variance": 4}
+
+#: Names that Keras writes as legacy HDF5; jaxnet writes its own format under them (see ``Sequential.save``).
+H5_SUFFIXES = (".h5", ".hdf5")
 
 
 def ordered_weights(network: Layer, params: Any) -> list:
@@ -169,16 +175,20 @@ class Sequential:
         return summary.count_params(summary.param_shapes(self.network, self._shape("count_params")))
 
     def compile(self, optimizer: str | optax.GradientTransformation = "rmsprop", loss="mse",
-                metrics: Sequence = (), learning_rate=None) -> None:
-        """Choose the optimizer (a name or an Optax transformation), the loss and the metrics."""
+                metrics: Sequence = (), learning_rate=None, weighted_metrics: Sequence = ()) -> None:
+        """Choose the optimizer (a name or an Optax transformation), the loss and the metrics.
+
+        ``metrics`` are not weighted by ``fit``'s / ``evaluate``'s sample weights; ``weighted_metrics`` are (Keras 3).
+        """
         if isinstance(optimizer, str):
             optimizer = optimizer.lower()  # Keras takes 'Adam' as 'adam'
         if isinstance(metrics, str):
             metrics = [metrics]  # compile(metrics='accuracy')
         optimizers.get(optimizer, learning_rate)  # fail now for an unknown name
-        train.training_loss(loss), train.metric_functions(self._metrics(metrics))
+        weighted_metrics = [weighted_metrics] if isinstance(weighted_metrics, str) else list(weighted_metrics)
+        train.training_loss(loss), train.metric_functions(self._metrics(metrics), self._metrics(weighted_metrics))
         self._compiled = {"optimizer": optimizer, "loss": loss, "metrics": list(metrics),
-                          "learning_rate": learning_rate}
+                          "learning_rate": learning_rate, "weighted_metrics": weighted_metrics}
         self.opt_state = None
 
     @staticmethod
@@ -192,8 +202,11 @@ class Sequential:
 
     def fit(self, x, y, *, epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0,
             validation_data=None, callbacks: Sequence = (), shuffle: bool = True, verbose="auto",
-            initial_epoch: int = 0) -> train.History:
+            initial_epoch: int = 0, sample_weight=None, class_weight=None) -> train.History:
         """Train (see ``jaxnet.train.fit``); repeated calls continue with the same optimizer state.
+
+        ``sample_weight`` (one weight per example) or ``class_weight`` (``{class: weight}``) weigh the loss
+        and the ``weighted_metrics``, as Keras 3.
 
         If training is interrupted (Ctrl-C, a failing callback), the model keeps the weights and optimizer
         state of the last finished epoch before the exception propagates.
@@ -212,7 +225,8 @@ class Sequential:
                 batch_size=batch_size, validation_split=validation_split, validation_data=validation_data,
                 shuffle=shuffle, key=self._next_key(), callbacks=[*callbacks, keep], verbose=verbose,
                 opt_state=self.opt_state, initial_epoch=initial_epoch,
-                save_fn=lambda path, p, s, e: self._save(path, p, s, e))
+                save_fn=lambda path, p, s, e: self._save(path, p, s, e), sample_weight=sample_weight,
+                class_weight=class_weight, weighted_metrics=self._metrics(config.get("weighted_metrics", ())))
         except BaseException:
             # train.fit returns the weights only at the end: keep what the finished epochs learned
             self.params, self.opt_state = keep.params, keep.opt_state
@@ -228,12 +242,13 @@ class Sequential:
             raise ValueError(f"the model has no weights yet: build it or fit it before {what}")
         return self.params
 
-    def evaluate(self, x, y, *, batch_size: int = 32, verbose="auto", return_dict: bool = False):
+    def evaluate(self, x, y, *, batch_size: int = 32, verbose="auto", sample_weight=None, return_dict: bool = False):
         """The loss and metrics on (x, y).
 
         Arguments:
             x, y: the data.
             batch_size: examples per step.
+            sample_weight: one weight per example, weighing the loss and the ``weighted_metrics``.
             verbose: accepted for Keras' signature; nothing is printed.
             return_dict: return ``{name: value}`` instead.
 
@@ -243,7 +258,9 @@ class Sequential:
         del verbose
         config = self._require_compiled("evaluate")
         result = train.evaluate(self.network, self._built("evaluate"), x, y, loss=config["loss"],
-                                metrics=self._metrics(config["metrics"]), batch_size=batch_size)
+                                metrics=self._metrics(config["metrics"]), batch_size=batch_size,
+                                sample_weight=sample_weight,
+                                weighted_metrics=self._metrics(config.get("weighted_metrics", ())))
         if return_dict:
             return result
         values = [float(v) for v in result.values()]
@@ -275,22 +292,45 @@ class Sequential:
         replacement = {id(old): jax.numpy.asarray(new, old.dtype) for new, old in zip(weights, current)}
         self.params = jax.tree.map(lambda leaf: replacement[id(leaf)], params)
 
-    def _save(self, path, params, opt_state, epoch=None) -> os.PathLike:
+    def _compile_meta(self) -> dict | None:
+        """The compile settings as JSON (an Optax transformation is written as "custom")."""
         config = self._compiled
-        optimizer = None if config is None else config["optimizer"]
-        if optimizer is not None and not isinstance(optimizer, str):
+        if config is None:
+            return None
+        optimizer = config["optimizer"]
+        if not isinstance(optimizer, str):
             optimizer = "custom"  # an Optax transformation cannot be written as JSON; load_model asks for it
+        return {**config, "optimizer": optimizer, "learning_rate": _json_rate(config["learning_rate"])}
+
+    def _save(self, path, params, opt_state, epoch=None) -> os.PathLike:
+        if pathlib.Path(path).suffix == ".keras":
+            return _keras_format.write(path, self.network, self.input_shape, params,
+                                       {"compile": self._compile_meta(), "epoch": epoch})
         meta = {"architecture": serialize.to_config(self.network), "input_shape": list(self.input_shape),
-                "compile": None if config is None else {**config, "optimizer": optimizer,
-                                                        "learning_rate": _json_rate(config["learning_rate"])},
-                "epoch": epoch}
+                "compile": self._compile_meta(), "epoch": epoch}
         trees = {"params": params}
         if opt_state is not None:
             trees["opt_state"] = opt_state
         return checkpoint.save(path, trees, meta)
 
     def save(self, path: str | os.PathLike) -> os.PathLike:
-        """Write architecture, weights and optimizer state to one ``.npz`` file (atomically)."""
+        """Save the model in one file, atomically; the name's suffix picks the format.
+
+        - ``.keras``: Keras 3's format (a zip of config.json and model.weights.h5, needs h5py), which
+          ``keras.models.load_model`` of Keras 3 loads too: the architecture and weights, with the compile
+          settings for jaxnet; not the optimizer state. Sequential models of Dense, Conv2D, pooling, Flatten,
+          Dropout and Activation layers.
+        - anything else (``.npz``, none): jaxnet's own ``.npz`` checkpoint with the architecture, weights
+          and optimizer state, for any jaxnet model. ``.h5`` / ``.hdf5`` (Keras' legacy HDF5, which the
+          course notes use) are accepted as names but get this format, with a warning saying so.
+
+        Returns:
+            The path written.
+        """
+        if pathlib.Path(path).suffix.lower() in H5_SUFFIXES:
+            warnings.warn(f"{os.fspath(path)!r}: jaxnet writes its own .npz format under this name, not Keras' "
+                          "legacy HDF5; jaxnet.keras.models.load_model reads it back (Keras does not). "
+                          "Save as .keras for a file that Keras 3 loads too.", UserWarning, stacklevel=2)
         return self._save(path, self._built("save"), self.opt_state)
 
 
@@ -325,23 +365,31 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
     """Rebuild a model saved by ``Sequential.save``: architecture, weights and optimizer state.
 
     Arguments:
-        path: the ``.npz`` checkpoint.
+        path: the ``.npz`` checkpoint (any name but ``.keras``), or a ``.keras`` file written by
+            ``Sequential.save`` or by Keras 3 (a Sequential model of the layers ``save`` lists).
         optimizer: the Optax transformation, needed only if the model was compiled with one (not a name).
 
     Returns:
-        The model, compiled as it was, predicting exactly as the saved one.
+        The model, compiled as it was (a ``.keras`` file from Keras 3: not compiled), predicting exactly
+        as the saved one; a ``.keras`` file brings no optimizer state.
 
     Raises:
         jaxnet.checkpoint.CheckpointError: for a missing, corrupt or truncated file, or one without a model.
+        ValueError: for a ``.keras`` file with a model or layer that jaxnet does not read.
     """
-    meta = checkpoint.read_metadata(path)
-    if "architecture" not in meta:
-        raise checkpoint.CheckpointError(f"{os.fspath(path)!r} holds weights but no architecture: "
-                                         "it was not written by Sequential.save")
-    network, input_shape, template = _saved_model(path, meta)
-    leaves, meta = checkpoint.load(path, expected={"params": template})  # shapes checked before reading
+    if pathlib.Path(path).suffix == ".keras":
+        network, input_shape, params, meta = _keras_format.read(path)
+        leaves = {"params": jax.tree.leaves(params)}
+        template = jax.eval_shape(lambda k: network.init(k, tuple(input_shape)), jax.random.key(0))
+    else:
+        meta = checkpoint.read_metadata(path)
+        if "architecture" not in meta:
+            raise checkpoint.CheckpointError(f"{os.fspath(path)!r} holds weights but no architecture: "
+                                             "it was not written by Sequential.save")
+        network, input_shape, template = _saved_model(path, meta)
+        leaves, meta = checkpoint.load(path, expected={"params": template})  # shapes checked before reading
     model = Sequential(network.layers, name=network.name)
-    model.input_shape = input_shape
+    model.input_shape = tuple(input_shape)
     model.params = checkpoint.restore(template, leaves["params"], "parameters")
     config = meta.get("compile")
     if config is not None:

@@ -1,13 +1,22 @@
+import dataclasses
+import functools
 import gzip
+import http.server
+import os
 import pickle
+import socket
 import struct
+import tarfile
+import threading
 
 import jax
 import numpy as np
 import pytest
 
 from jaxnet import datasets
+from jaxnet._src.download import sha256_of
 from jaxnet.datasets import DatasetError
+from jaxnet.keras import datasets as keras_datasets
 
 
 def write_idx(path, array):
@@ -46,8 +55,157 @@ def test_truncated_idx_and_bad_magic(tmp_path):
 
 
 def test_missing_files_say_where_and_from_where(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"mnist: missing train-images-idx3-ubyte.gz.*storage.googleapis"):
+    with pytest.raises(FileNotFoundError, match=r"mnist: missing train-images-idx3-ubyte.gz.*or mnist.npz in .*"
+                                                r"downloading is off.*storage.googleapis"):
         datasets.load_mnist(tmp_path)
+
+
+# --- Keras' cache layout and downloads ----------------------------------------------------------
+
+@pytest.fixture
+def homes(tmp_path, monkeypatch):
+    """An empty home (no $JAXNET_DATA) and a Keras home at tmp_path/keras (its cache: tmp_path/keras/datasets)."""
+    monkeypatch.delenv("JAXNET_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    return tmp_path / "keras" / "datasets"
+
+
+def _write_mnist_like(folder, rng, n=5):
+    folder.mkdir(parents=True, exist_ok=True)
+    images, labels = rng.integers(0, 256, size=(n, 28, 28)), rng.integers(0, 10, size=n)
+    for file, arr in zip(datasets.MNIST_FILES, (images, labels, images[:2], labels[:2])):
+        write_idx(folder / file, arr)
+    return images, labels
+
+
+def _cifar_batches(folder, rng):
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = rng.integers(0, 256, size=(4, 3072)).astype(np.uint8)
+    for file in datasets.CIFAR10_FILES:
+        with open(folder / file, "wb") as f:
+            pickle.dump({b"data": rows, b"labels": [1, 2, 3, 4]}, f)
+    return rows
+
+
+def test_reads_keras_own_cache_layout(homes, rng, monkeypatch):
+    x = rng.integers(0, 256, size=(3, 28, 28)).astype(np.uint8)
+    homes.mkdir(parents=True)
+    np.savez(homes / "mnist.npz", x_train=x, y_train=np.arange(3, dtype=np.uint8), x_test=x[:1], y_test=x[0, 0, :1])
+    (xtr, ytr), (xte, _) = keras_datasets.mnist.load_data(download=False)
+    np.testing.assert_array_equal(xtr, x)
+    assert ytr.tolist() == [0, 1, 2] and xte.shape == (1, 28, 28)
+    images, labels = _write_mnist_like(homes / "fashion-mnist", rng)
+    (xtr, ytr), _ = keras_datasets.fashion_mnist.load_data()
+    np.testing.assert_array_equal(xtr, images)
+    np.testing.assert_array_equal(ytr, labels)
+    _cifar_batches(homes / "cifar-10-batches-py-target" / "cifar-10-batches-py", rng)  # Keras 3's layout
+    assert keras_datasets.cifar10.load_data()[0][0].shape == (20, 32, 32, 3)
+    np.savez(homes / "boston_housing.npz", x=rng.normal(size=(10, 13)), y=rng.normal(size=10))
+    assert keras_datasets.boston_housing.load_data()[0][0].shape == (8, 13)
+    # jaxnet's own folder comes first
+    _write_mnist_like(homes.parent.parent / "home" / ".jaxnet" / "datasets" / "mnist", rng, n=7)
+    assert datasets.load_mnist()[0][0].shape == (7, 28, 28)
+    monkeypatch.setenv("JAXNET_DATA", str(homes.parent.parent / "data"))  # and $JAXNET_DATA before it
+    _write_mnist_like(homes.parent.parent / "data" / "mnist", rng, n=4)
+    assert datasets.load_mnist()[0][0].shape == (4, 28, 28)
+
+
+def test_keras_3_reads_the_same_fashion_mnist_cache(homes, rng, monkeypatch):
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+    from keras.src.backend import config
+
+    monkeypatch.setattr(config, "_KERAS_DIR", str(homes.parent))  # Keras reads $KERAS_HOME once, at import
+    _write_mnist_like(homes / "fashion-mnist", rng)
+    ours, theirs = keras_datasets.fashion_mnist.load_data(), keras.datasets.fashion_mnist.load_data()
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(theirs)):
+        np.testing.assert_array_equal(a, b)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A local HTTP server on 127.0.0.1 serving tmp_path/www; yields (folder, base address)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _serve(monkeypatch, name, origin, digests):
+    monkeypatch.setitem(datasets.SOURCES, name, dataclasses.replace(datasets.SOURCES[name], origin=origin,
+                                                                    sha256=tuple(digests)))
+
+
+def _no_partial_files(folder):
+    return not [p for p in folder.rglob("*") if p.name.startswith(".")]
+
+
+def test_downloads_into_keras_cache_verified(homes, server, rng, monkeypatch, capsys):
+    root, base = server
+    x, y = rng.normal(size=(10, 13)), rng.normal(size=10)
+    np.savez(root / "boston_housing.npz", x=x, y=y)
+    _serve(monkeypatch, "boston_housing", base, [sha256_of(root / "boston_housing.npz")])
+    (xtr, _), _ = keras_datasets.boston_housing.load_data(download=True)
+    order = np.arange(10)
+    np.random.RandomState(113).shuffle(order)
+    np.testing.assert_array_equal(xtr, x[order[:8]])
+    assert (homes / "boston_housing.npz").read_bytes() == (root / "boston_housing.npz").read_bytes()
+    assert "Downloading " + base + "boston_housing.npz" in capsys.readouterr().err
+    # Fashion-MNIST: four files into Keras' fashion-mnist/ folder
+    _write_mnist_like(root, rng)
+    _serve(monkeypatch, "fashion_mnist", base, [sha256_of(root / f) for f in datasets.MNIST_FILES])
+    assert datasets.load_fashion_mnist(download=True)[0][0].shape == (5, 28, 28)
+    assert sorted(p.name for p in (homes / "fashion-mnist").iterdir()) == sorted(datasets.MNIST_FILES)
+    assert _no_partial_files(homes)
+
+
+def test_cifar10_archive_is_downloaded_and_extracted(homes, server, rng, monkeypatch):
+    root, base = server
+    rows = _cifar_batches(root / "cifar-10-batches-py", rng)
+    with tarfile.open(root / "cifar.tar.gz", "w:gz") as tar:
+        tar.add(root / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    _serve(monkeypatch, "cifar10", base + "cifar.tar.gz", [sha256_of(root / "cifar.tar.gz")])
+    (x, y), _ = datasets.load_cifar10(download=True)
+    np.testing.assert_array_equal(x[:4], rows.reshape(4, 3, 32, 32).transpose(0, 2, 3, 1))
+    folder = homes / "cifar-10-batches-py-target" / "cifar-10-batches-py"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(datasets.CIFAR10_FILES) and _no_partial_files(homes)
+
+
+def test_wrong_checksum_is_refused_and_not_kept(homes, server, monkeypatch, tmp_path):
+    root, base = server
+    (root / "mnist.npz").write_bytes(b"not the published file")
+    _serve(monkeypatch, "mnist", base, ["0" * 64])
+    with pytest.raises(DatasetError, match=r"mnist: the file downloaded from .*mnist.npz has SHA-256 .*not kept"):
+        datasets.load_mnist(download=True)
+    assert not (homes / "mnist.npz").exists() and (not homes.exists() or _no_partial_files(homes))
+    # with a path, the download goes there and fails there alike
+    with pytest.raises(DatasetError):
+        datasets.load_mnist(tmp_path / "mine", download=True)
+    assert list((tmp_path / "mine").iterdir()) == []
+
+
+def test_offline_message_says_what_to_do(homes, monkeypatch):
+    with socket.socket() as s:  # a port nothing listens on: the download fails as on an offline machine
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _serve(monkeypatch, "mnist", f"http://127.0.0.1:{port}/", ["0" * 64])
+    with pytest.raises(FileNotFoundError) as err:
+        keras_datasets.mnist.load_data(download=True)
+    message = str(err.value)
+    assert f"downloading http://127.0.0.1:{port}/{{mnist.npz}} failed" in message
+    assert "if this machine is offline, fetch" in message and str(homes / "mnist.npz")[:-10] in message
+    assert "cannot download" not in message
 
 
 def test_cifar10_python_batches(tmp_path, rng):
@@ -97,3 +255,21 @@ def test_helpers():
     assert a.tolist() == list(range(7)) and c.tolist() == [7, 8, 9]
     (a, _), (c, _) = datasets.train_validation_split(np.arange(10), np.arange(10), 0.3, key=jax.random.key(0))
     assert sorted(a.tolist() + c.tolist()) == list(range(10)) and len(c) == 3
+
+
+@pytest.mark.parametrize("name", ["boston_housing", "california_housing"])
+def test_regression_splits_match_keras_3(name, tmp_path, rng, monkeypatch):
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    pytest.importorskip("keras")
+    import importlib
+
+    module = importlib.import_module(f"keras.src.datasets.{name}")
+    file = tmp_path / f"{name}.npz"
+    np.savez(file, x=rng.normal(size=(700, 8)), y=rng.normal(size=700))
+    monkeypatch.setattr(module, "get_file", lambda *a, **k: str(file))  # Keras reads our stand-in file
+    versions = [{"version": "small"}, {"version": "large"}] if name == "california_housing" else [{}]
+    for kwargs in versions:
+        for split in ({}, {"test_split": 0.35, "seed": 7}):
+            ours = getattr(keras_datasets, name).load_data(path=file, **kwargs, **split)
+            for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(module.load_data(**kwargs, **split))):
+                np.testing.assert_array_equal(a, b)

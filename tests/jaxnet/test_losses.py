@@ -1,3 +1,5 @@
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -56,11 +58,64 @@ def test_logits_form_is_stable():
     assert np.isfinite(float(L.sparse_categorical_crossentropy(huge, jnp.array([1]), from_logits=True)))
 
 
-def test_sample_weight_masks_examples(rng):
+def test_sample_weight_follows_keras_reductions(rng):
+    # the issue's example: per-example errors 1 and 9, weights 0.1 each
+    pred, true, w = np.array([[1.0], [3.0]]), np.zeros((2, 1)), np.array([0.1, 0.1])
+    assert float(L.mean_squared_error(pred, true, sample_weight=w)) == pytest.approx(0.5)  # sum(w*l) / 2
+    assert float(L.mean_squared_error(pred, true, sample_weight=w, reduction="mean_with_sample_weight")) == \
+        pytest.approx(5.0)
+    assert float(L.mean_squared_error(pred, true, sample_weight=w, reduction="sum")) == pytest.approx(1.0)
+    np.testing.assert_allclose(L.mean_squared_error(pred, true, sample_weight=w, reduction="none"), [0.1, 0.9])
+    # zero weights: zeros in the sum, the batch size in the divisor (Keras masks padding by scaling the weights)
     pred, true = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
     weights = np.array([1, 1, 1, 0, 0])
     assert float(L.mean_squared_error(pred, true, sample_weight=weights)) == pytest.approx(
-        float(L.mean_squared_error(pred[:3], true[:3])), rel=1e-6)
+        float(L.mean_squared_error(pred[:3], true[:3])) * 3 / 5, rel=1e-6)
+    assert float(L.mean_squared_error(pred, true, sample_weight=np.zeros(5), reduction="mean_with_sample_weight")) == 0
+    with pytest.raises(ValueError, match="unknown reduction 'avg'.*sum_over_batch_size"):
+        L.mean_squared_error(pred, true, reduction="avg")
+
+
+KERAS_CASES = {  # jaxnet loss, Keras 3 class, keyword arguments, (y_pred, y_true) maker
+    "mse": (L.mean_squared_error, "MeanSquaredError", {}, lambda r: (r.normal(size=(6, 3)), r.normal(size=(6, 3)))),
+    "mae": (L.mean_absolute_error, "MeanAbsoluteError", {},
+            lambda r: (r.normal(size=(6, 3)), r.normal(size=(6, 3)))),
+    "huber": (L.huber, "Huber", {"delta": 0.7}, lambda r: (2 * r.normal(size=(6, 3)), r.normal(size=(6, 3)))),
+    "cce": (L.categorical_crossentropy, "CategoricalCrossentropy", {},
+            lambda r: (r.dirichlet(np.ones(4), size=6), np.eye(4)[r.integers(0, 4, 6)])),
+    "cce_logits": (L.categorical_crossentropy, "CategoricalCrossentropy", {"from_logits": True},
+                   lambda r: (3 * r.normal(size=(6, 4)), np.eye(4)[r.integers(0, 4, 6)])),
+    "scce": (L.sparse_categorical_crossentropy, "SparseCategoricalCrossentropy", {},
+             lambda r: (r.dirichlet(np.ones(4), size=6), r.integers(0, 4, 6))),
+    "scce_logits": (L.sparse_categorical_crossentropy, "SparseCategoricalCrossentropy", {"from_logits": True},
+                    lambda r: (3 * r.normal(size=(6, 4)), r.integers(0, 4, (6, 1)))),
+    "bce": (L.binary_crossentropy, "BinaryCrossentropy", {},
+            lambda r: (r.uniform(0.01, 0.99, size=(6, 2)), r.integers(0, 2, (6, 2)).astype(float))),
+    "bce_logits": (L.binary_crossentropy, "BinaryCrossentropy", {"from_logits": True},
+                   lambda r: (3 * r.normal(size=(6, 1)), r.integers(0, 2, (6, 1)).astype(float))),
+    "hinge": (L.hinge, "Hinge", {}, lambda r: (r.normal(size=(6, 2)), r.integers(0, 2, (6, 2)).astype(float))),
+    "squared_hinge": (L.squared_hinge, "SquaredHinge", {},
+                      lambda r: (r.normal(size=(6, 2)), r.integers(0, 2, (6, 2)).astype(float))),
+}
+
+
+@pytest.mark.parametrize("reduction", L.REDUCTIONS)
+@pytest.mark.parametrize("case", sorted(KERAS_CASES))
+def test_reductions_match_keras_loss_objects(case, reduction, rng):
+    keras = keras_or_skip()
+    loss, cls, kwargs, make = KERAS_CASES[case]
+    pred, true = (a.astype(np.float32) if a.dtype.kind == "f" else a for a in make(rng))
+    weights = rng.uniform(0, 2, size=len(pred)).astype(np.float32)
+    keras_loss = getattr(keras.losses, cls)(reduction=reduction, **kwargs)
+    for w in (None, weights):
+        expected = np.asarray(keras_loss(true, pred, sample_weight=w))
+        got = loss(pred, true, sample_weight=w, reduction=reduction, **kwargs)  # jaxnet's keywords are Keras'
+        np.testing.assert_allclose(np.asarray(got), expected, rtol=2e-6, atol=1e-6, err_msg=f"{case} {reduction} {w}")
+
+
+def keras_or_skip():
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    return pytest.importorskip("keras")
 
 
 GRAD_CASES = {

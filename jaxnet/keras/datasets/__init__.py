@@ -1,8 +1,9 @@
-"""``keras.datasets``: ``mnist``, ``fashion_mnist``, ``cifar10``, ``boston_housing``, each with ``load_data()``.
+"""``keras.datasets``: ``mnist``, ``fashion_mnist``, ``cifar10``, ``boston_housing``, ``california_housing``.
 
 Each ``load_data`` returns Keras' ``((x_train, y_train), (x_test, y_test))`` from
-the files jaxnet.datasets reads (nothing is downloaded; see ``jaxnet.datasets.SOURCES``).
+jaxnet's data folder or Keras' own cache (``~/.keras/datasets``), downloading the
+published files (checksum-verified) when neither has them; see ``jaxnet.datasets``.
 """
-from jaxnet.keras.datasets import boston_housing, cifar10, fashion_mnist, mnist
+from jaxnet.keras.datasets import boston_housing, california_housing, cifar10, fashion_mnist, mnist
 
-__all__ = ["boston_housing", "cifar10", "fashion_mnist", "mnist"]
+__all__ = ["boston_housing", "california_housing", "cifar10", "fashion_mnist", "mnist"]

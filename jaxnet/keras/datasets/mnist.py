@@ -2,13 +2,15 @@
 from jaxnet import datasets as _datasets
 
 
-def load_data(path=None):
-    """mnist as Keras returns it.
+def load_data(path=None, download=None):
+    """mnist as Keras returns it, from jaxnet's folder, Keras' own cache, or downloaded (see ``jaxnet.datasets``).
 
     Arguments:
-        path: the folder holding the files (jaxnet.datasets' default folder when None).
+        path: the folder holding the files, or Keras' mnist.npz itself; None looks in $JAXNET_DATA or
+            ~/.jaxnet/datasets, then Keras' cache.
+        download: fetch the published files when none are found (default: on, unless $JAXNET_DOWNLOAD=0).
 
     Returns:
         ``((x_train, y_train), (x_test, y_test))``.
     """
-    return _datasets.load_mnist(path)
+    return _datasets.load_mnist(path, download=download)
