@@ -4,10 +4,8 @@ import numpy as np
 import optax
 import pytest
 
-from jaxnet import (Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Maxout, MaxPool2D, Sequential,
-                    losses)
-from jaxnet.per_example import (clipped_gradient_sum, dp_sgd_aggregate, per_example_gradient_norms,
-                                per_example_gradients)
+from jaxnet import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Maxout, MaxPool2D, Sequential, losses
+from jaxnet.per_example import clipped_gradient_sum, dp_sgd_aggregate, per_example_gradient_norms, per_example_gradients
 
 
 def _vmap_grad(model, loss, params, x, y):
