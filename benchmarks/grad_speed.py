@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.report_files import check_report_paths, positive_int, write_report_files
-from benchmarks.timing import environment, median_time
+from benchmarks.timing import environment, median_times
 
 BOOK_HIDDEN = 50
 
@@ -70,14 +70,31 @@ def subset_indices(params: dict, count: int, rng: np.random.Generator) -> dict[i
     return {i: chosen[(chosen >= lo) & (chosen < hi)] - lo for i, (lo, hi) in enumerate(zip(offsets, offsets[1:]))}
 
 
+def _timer(row: dict, repeats: int):
+    """``time_it(name, fn)``: fn's median wall seconds into row[name + "_s"], CPU seconds into row[name + "_cpu_s"]."""
+    def time_it(name: str, fn) -> float:
+        row[name + "_s"], row[name + "_cpu_s"] = median_times(fn, repeats)
+        return row[name + "_s"]
+
+    return time_it
+
+
+def _warmed(rows_for, config: Config) -> list[dict]:
+    """Run ``rows_for(hidden)`` for every hidden size after one untimed pass at the first size, so the first
+    size is not measured on cold thread pools, allocators and caches."""
+    rows_for(config.hiddens[0])
+    return [rows_for(hidden) for hidden in config.hiddens]
+
+
 def numpy_worker(config: Config) -> list[dict]:
     """Time the book's NumPy methods: forward, manual backprop, numerical gradient (full or estimated)."""
-    rows = []
-    for hidden in config.hiddens:
+    def rows_for(hidden: int) -> dict:
         net, params, x, t = make_problem(hidden, config.batch, config.dtype, config.seed)
         n_params = sum(v.size for v in params.values())
-        forward = median_time(lambda: net.loss(params, x, t), config.repeats)
-        manual = median_time(lambda: net.gradient(params, x, t), config.repeats)
+        row = {"hidden": hidden, "params": n_params}
+        time_it = _timer(row, config.repeats)
+        forward = time_it("forward_numpy", lambda: net.loss(params, x, t))
+        time_it("manual", lambda: net.gradient(params, x, t))
         full_estimate = 2 * n_params * forward
         if full_estimate <= config.numerical_budget_s:
             start = time.perf_counter()
@@ -90,62 +107,77 @@ def numpy_worker(config: Config) -> list[dict]:
             from jaxnet.book.numerical import numerical_gradient
             numerical_gradient(lambda p: net.loss(p, x, t), params, indices=indices)
             numerical = (time.perf_counter() - start) * n_params / sampled
-        rows.append({"hidden": hidden, "params": n_params, "forward_numpy_s": forward, "manual_s": manual,
-                     "numerical_s": numerical, "numerical_estimated": sampled < n_params,
-                     "numerical_sampled_params": sampled})
-    return rows
+        return {**row, "numerical_s": numerical, "numerical_estimated": sampled < n_params,
+                "numerical_sampled_params": sampled}
+
+    return _warmed(rows_for, config)
 
 
 def jax_worker(config: Config) -> list[dict]:
-    """Time the JAX methods: eager jax.grad, jit(grad) with its compile time, jit forward, vmap vs loop."""
+    """Time the JAX methods: eager jax.grad, jit(grad) with its compile time, jit forward, and per-example
+    gradients, their norms and DP-SGD's clipped mean by vmap, by a loop and from one backward pass."""
     import jax
 
     jax.config.update("jax_enable_x64", config.dtype == "float64")
     import jax.numpy as jnp
+    import optax
 
     from jaxnet import Dense, Sequential, losses
-    from jaxnet.per_example import per_example_gradient_norms, per_example_gradients
+    from jaxnet.per_example import clipped_gradient_sum, dp_sgd_aggregate, per_example_gradient_norms
+    from jaxnet.per_example import per_example_gradients as per_example
 
-    rows = []
-    for hidden in config.hiddens:
+    def rows_for(hidden: int) -> dict:
         net, params, x, t = make_problem(hidden, config.batch, config.dtype, config.seed)
         params, x, t = jax.tree.map(jnp.asarray, params), jnp.asarray(x), jnp.asarray(t)
+        row = {"hidden": hidden}
+        time_it = _timer(row, config.repeats)
+        compiled = lambda fn, *args: jax.jit(fn).lower(*args).compile()
         grad = jax.grad(net.loss)
-        eager = median_time(lambda: grad(params, x, t), config.repeats)
+        time_it("jax_grad_eager", lambda: grad(params, x, t))
         start = time.perf_counter()
-        compiled_grad = jax.jit(grad).lower(params, x, t).compile()
-        compile_s = time.perf_counter() - start
-        jitted = median_time(lambda: compiled_grad(params, x, t), config.repeats)
-        compiled_forward = jax.jit(net.loss).lower(params, x, t).compile()
-        forward = median_time(lambda: compiled_forward(params, x, t), config.repeats)
-        vmapped = jax.jit(lambda p, a, b: per_example_gradients(net.loss, p, a, b)).lower(params, x, t).compile()
-        vmap_s = median_time(lambda: vmapped(params, x, t), config.repeats)
+        compiled_grad = compiled(grad, params, x, t)
+        row["jit_compile_s"] = time.perf_counter() - start
+        time_it("jit_grad", lambda: compiled_grad(params, x, t))
+        compiled_forward = compiled(net.loss, params, x, t)
+        time_it("forward_jit", lambda: compiled_forward(params, x, t))
+        # Per-example gradients: vmap(grad), a Python loop of jit(grad) per example, and (on the jaxnet
+        # Sequential equal to TwoLayerNet: softmax then cross entropy) one backward pass to the deltas.
+        vmapped = compiled(lambda p, a, b: per_example(net.loss, p, a, b), params, x, t)
+        time_it("per_example_vmap", lambda: vmapped(params, x, t))
         xs, ts = [x[i:i + 1] for i in range(x.shape[0])], [t[i:i + 1] for i in range(t.shape[0])]
-        single = jax.jit(grad).lower(params, xs[0], ts[0]).compile()
-        loop_s = median_time(lambda: [single(params, xi, ti) for xi, ti in zip(xs, ts)], config.repeats)
-        # The common use (clipping, as in DP-SGD): each example's gradient norm. Here XLA can fuse the
-        # per-example gradients into the reduction instead of writing all B x P of them to memory.
-        norm = lambda g: jnp.sqrt(sum(jnp.sum(leaf.reshape(leaf.shape[0], -1) ** 2, axis=1)
-                                      for leaf in jax.tree.leaves(g)))
-        vmap_norms = jax.jit(lambda p, a, b: norm(per_example_gradients(net.loss, p, a, b))).lower(
-            params, x, t).compile()
-        vmap_norms_s = median_time(lambda: vmap_norms(params, x, t), config.repeats)
-        single_norm = jax.jit(lambda p, a, b: norm(jax.tree.map(lambda g: g[None], grad(p, a, b)))).lower(
-            params, xs[0], ts[0]).compile()
-        loop_norms_s = median_time(lambda: [single_norm(params, xi, ti) for xi, ti in zip(xs, ts)], config.repeats)
-        # The same norms from one backward pass (Dense deltas and input norms, no B x P gradient), on the
-        # jaxnet Sequential equal to TwoLayerNet (softmax then cross entropy instead of the fused form).
+        single = compiled(grad, params, xs[0], ts[0])
+        time_it("per_example_loop", lambda: [single(params, xi, ti) for xi, ti in zip(xs, ts)])
         model = Sequential([Dense(hidden, activation=net.activation), Dense(10, activation="softmax")])
         model_params = {model.names[0]: {"w": params["W1"], "b": params["b1"]},
                         model.names[1]: {"w": params["W2"], "b": params["b2"]}}
-        deltas = jax.jit(lambda p, a, b: per_example_gradient_norms(model, p, a, b, losses.categorical_crossentropy)
-                         ).lower(model_params, x, t).compile()
-        deltas_norms_s = median_time(lambda: deltas(model_params, x, t), config.repeats)
-        rows.append({"hidden": hidden, "jax_grad_eager_s": eager, "jit_grad_s": jitted, "jit_compile_s": compile_s,
-                     "forward_jit_s": forward, "per_example_vmap_s": vmap_s, "per_example_loop_s": loop_s,
-                     "per_example_norms_vmap_s": vmap_norms_s, "per_example_norms_loop_s": loop_norms_s,
-                     "per_example_norms_deltas_s": deltas_norms_s})
-    return rows
+        loss = losses.categorical_crossentropy
+        deltas = compiled(lambda p, a, b: per_example(model, p, a, b, loss), model_params, x, t)
+        time_it("per_example_deltas", lambda: deltas(model_params, x, t))
+        # Each example's gradient norm (clipping's need): here vmap can fuse the B x P gradients into the sum.
+        norm = lambda g: jnp.sqrt(sum(jnp.sum(leaf.reshape(leaf.shape[0], -1) ** 2, axis=1)
+                                      for leaf in jax.tree.leaves(g)))
+        vmap_norms = compiled(lambda p, a, b: norm(per_example(net.loss, p, a, b)), params, x, t)
+        time_it("per_example_norms_vmap", lambda: vmap_norms(params, x, t))
+        single_norm = compiled(lambda p, a, b: norm(jax.tree.map(lambda g: g[None], grad(p, a, b))),
+                               params, xs[0], ts[0])
+        time_it("per_example_norms_loop", lambda: [single_norm(params, xi, ti) for xi, ti in zip(xs, ts)])
+        delta_norms = compiled(lambda p, a, b: per_example_gradient_norms(model, p, a, b, loss), model_params, x, t)
+        time_it("per_example_norms_deltas", lambda: delta_norms(model_params, x, t))
+        # DP-SGD's clipped, noised mean: Optax's private aggregation of vmap(grad), and the deltas' way.
+        clip, noise, batch = 1.0, 1.1, x.shape[0]
+        private = optax.contrib.differentially_private_aggregate(clip, noise, key=jax.random.key(0))
+        optax_dp = compiled(lambda p, a, b, s: private.update(per_example(net.loss, p, a, b), s)[0],
+                            params, x, t, private.init(params))
+        state = private.init(params)
+        time_it("dp_sgd_optax_vmap", lambda: optax_dp(params, x, t, state))
+        ours = dp_sgd_aggregate(clip, noise, batch, key=jax.random.key(0))
+        deltas_dp = compiled(lambda p, a, b, s: ours.update(clipped_gradient_sum(model, p, a, b, loss, clip), s)[0],
+                             model_params, x, t, ours.init(model_params))
+        ours_state = ours.init(model_params)
+        time_it("dp_sgd_deltas", lambda: deltas_dp(model_params, x, t, ours_state))
+        return row
+
+    return _warmed(rows_for, config)
 
 
 def _flat(tree) -> np.ndarray:
@@ -204,8 +236,12 @@ def run(config: Config) -> dict:
         row["numerical_over_jit"] = row["numerical_s"] / row["jit_grad_s"]
         row["manual_over_jit"] = row["manual_s"] / row["jit_grad_s"]
         row["vmap_speedup_over_loop"] = row["per_example_loop_s"] / row["per_example_vmap_s"]
+        row["deltas_speedup_over_loop"] = row["per_example_loop_s"] / row["per_example_deltas_s"]
         row["vmap_norms_speedup_over_loop"] = row["per_example_norms_loop_s"] / row["per_example_norms_vmap_s"]
+        row["deltas_norms_speedup_over_loop"] = row["per_example_norms_loop_s"] / row["per_example_norms_deltas_s"]
         row["deltas_norms_speedup_over_vmap"] = row["per_example_norms_vmap_s"] / row["per_example_norms_deltas_s"]
+        row["dp_deltas_speedup_over_optax"] = row["dp_sgd_optax_vmap_s"] / row["dp_sgd_deltas_s"]
+        row["dp_deltas_speedup_over_loop"] = row["per_example_loop_s"] / row["dp_sgd_deltas_s"]
         rows.append(row)
     return {"environment": {**environment(), "dtype": config.dtype,
                             "isolation": "NumPy methods and JAX methods each timed in their own process"},
@@ -218,20 +254,26 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:10.3f}"
 
 
+def _ms_cpu(row: dict, name: str) -> str:
+    """``wall / cpu`` in ms, 17 characters."""
+    return f"{row[name + '_s'] * 1e3:8.3f}/{row[name + '_cpu_s'] * 1e3:<8.3f}"
+
+
 def format_report(report: dict) -> str:
     """The report as the terminal tables."""
     env = report["environment"]
     lines = ["Environment: " + ", ".join(f"{k}={v}" for k, v in env.items() if v != ""),
              f"Network: TwoLayerNet(784, H, 10), batch {report['config']['batch']}, medians of "
              f"{report['config']['repeats']} runs after warm-up",
-             "", "Time per gradient (ms; numerical in s, '*' = estimated from a timed random subset of parameters)",
-             f"{'H':>5} {'params':>9} {'numerical s':>12} {'manual':>10} {'jax.grad':>10} {'jit(grad)':>10} "
+             "", "Time per gradient (ms, wall / CPU of the process: CPU above wall means more than one core "
+             "busy; numerical in s, '*' = estimated from a timed random subset of parameters)",
+             f"{'H':>5} {'params':>9} {'numerical s':>12} {'manual':>17} {'jax.grad':>10} {'jit(grad)':>17} "
              f"{'compile s':>10} {'fwd numpy':>10} {'fwd jit':>10}"]
     for r in report["rows"]:
         star = "*" if r["numerical_estimated"] else " "
-        lines.append(f"{r['hidden']:>5} {r['params']:>9,} {r['numerical_s']:>11.3f}{star} {_ms(r['manual_s'])} "
-                     f"{_ms(r['jax_grad_eager_s'])} {_ms(r['jit_grad_s'])} {r['jit_compile_s']:>10.3f} "
-                     f"{_ms(r['forward_numpy_s'])} {_ms(r['forward_jit_s'])}")
+        lines.append(f"{r['hidden']:>5} {r['params']:>9,} {r['numerical_s']:>11.3f}{star} "
+                     f"{_ms_cpu(r, 'manual')} {_ms(r['jax_grad_eager_s'])} {_ms_cpu(r, 'jit_grad')} "
+                     f"{r['jit_compile_s']:>10.3f} {_ms(r['forward_numpy_s'])} {_ms(r['forward_jit_s'])}")
     lines += ["", "Ratios (gradient/forward: the cheap-gradient principle says a small constant, about 2-3)",
               f"{'H':>5} {'params':>9} {'grad/fwd manual':>16} {'grad/fwd jit':>13} {'numerical/manual':>17} "
               f"{'numerical/jit':>14} {'manual/jit':>11}"]
@@ -239,15 +281,32 @@ def format_report(report: dict) -> str:
         lines.append(f"{r['hidden']:>5} {r['params']:>9,} {r['grad_over_forward_manual']:>16.2f} "
                      f"{r['grad_over_forward_jit']:>13.2f} {r['numerical_over_manual']:>17,.0f} "
                      f"{r['numerical_over_jit']:>14,.0f} {r['manual_over_jit']:>11.2f}")
-    lines += ["", f"Per-example gradients, batch {report['config']['batch']}: jit(vmap(grad)) vs a Python loop "
-              "of jit(grad) per example (ms); all B x P gradients kept, or only each example's gradient norm",
-              f"{'H':>5} {'vmap':>10} {'loop':>10} {'speed-up':>9} {'norms vmap':>11} {'norms loop':>11} "
-              f"{'speed-up':>9} {'norms deltas':>12} {'vs vmap':>8}"]
+    batch = report["config"]["batch"]
+    lines += ["", f"Per-example gradients, batch {batch} (ms): all B x P gradients by jit(vmap(grad)), a Python "
+              "loop of jit(grad) per example, and one backward pass to the Dense deltas (jaxnet.per_example_gradients)",
+              f"{'H':>5} {'vmap':>10} {'loop':>10} {'deltas':>10} {'vmap/loop':>10} {'deltas vs loop':>15}"]
     for r in report["rows"]:
         lines.append(f"{r['hidden']:>5} {_ms(r['per_example_vmap_s'])} {_ms(r['per_example_loop_s'])} "
-                     f"{r['vmap_speedup_over_loop']:>8.1f}x {_ms(r['per_example_norms_vmap_s']):>11} "
-                     f"{_ms(r['per_example_norms_loop_s']):>11} {r['vmap_norms_speedup_over_loop']:>8.1f}x "
-                     f"{_ms(r['per_example_norms_deltas_s']):>12} {r['deltas_norms_speedup_over_vmap']:>7.1f}x")
+                     f"{_ms(r['per_example_deltas_s'])} {r['vmap_speedup_over_loop']:>9.1f}x "
+                     f"{r['deltas_speedup_over_loop']:>14.1f}x")
+    lines += ["", "Each example's gradient norm (ms): vmap, loop, deltas (per_example_gradient_norms); DP-SGD's "
+              "clipped noised mean: Optax's differentially_private_aggregate on vmap(grad) vs clipped_gradient_sum "
+              "+ dp_sgd_aggregate",
+              f"{'H':>5} {'norms vmap':>11} {'norms loop':>11} {'deltas':>10} {'vs loop':>8} {'vs vmap':>8} "
+              f"{'DP optax':>10} {'DP deltas':>10} {'vs optax':>9} {'vs loop':>8}"]
+    for r in report["rows"]:
+        lines.append(f"{r['hidden']:>5} {_ms(r['per_example_norms_vmap_s']):>11} "
+                     f"{_ms(r['per_example_norms_loop_s']):>11} {_ms(r['per_example_norms_deltas_s'])} "
+                     f"{r['deltas_norms_speedup_over_loop']:>7.1f}x {r['deltas_norms_speedup_over_vmap']:>7.1f}x "
+                     f"{_ms(r['dp_sgd_optax_vmap_s'])} {_ms(r['dp_sgd_deltas_s'])} "
+                     f"{r['dp_deltas_speedup_over_optax']:>8.1f}x {r['dp_deltas_speedup_over_loop']:>7.1f}x")
+    book_rows = [r for r in report["rows"] if r["hidden"] == BOOK_HIDDEN]
+    if book_rows:
+        r = book_rows[0]
+        lines += ["", f"The book's size, TwoLayerNet(784, {BOOK_HIDDEN}, 10), batch {batch}, "
+                  f"{report['environment'].get('dtype')}: jit(grad) {r['jit_grad_s'] * 1e3:.3f} ms "
+                  f"(CPU {r['jit_grad_cpu_s'] * 1e3:.3f}), hand-written NumPy backprop {r['manual_s'] * 1e3:.3f} ms "
+                  f"(CPU {r['manual_cpu_s'] * 1e3:.3f}): NumPy / jit = {r['manual_over_jit']:.2f}x"]
     book = report["agreement"]["book_check"]
     lines += ["", "Agreement in float64 (relative error = ||a-b|| / ||a+b||)",
               "  book's gradient check, H=50, 3 examples, every parameter:"]
@@ -255,7 +314,6 @@ def format_report(report: dict) -> str:
         lines.append(f"    {name:<22} max |diff| {book[name]['max_abs']:.2e}   relative {book[name]['relative']:.2e}")
     lines.append("    mean |backprop - numerical|: " + ", ".join(
         f"{k} {v:.1e}" for k, v in book["mean_abs_numerical_vs_manual"].items()))
-    batch = report['config']['batch']
     lines.append(f"  per size, batch {batch} (a sampled numerical entry can differ where a ReLU input "
                  "lies within h=1e-4 of its kink):")
     for r in report["agreement"]["per_size"]:

@@ -11,19 +11,27 @@ import jax
 import numpy as np
 
 
-def median_time(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
-    """Median wall time in seconds of ``fn()`` over ``repeats`` runs after ``warmup`` runs.
+def median_times(fn: Callable[[], Any], repeats: int, warmup: int = 3) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``fn()`` over ``repeats`` runs after ``warmup`` untimed runs.
 
     JAX results are waited for with ``block_until_ready``, so asynchronous dispatch is timed in full.
+    CPU time is the process's (``time.process_time``: every thread's), so CPU / wall says how many cores
+    a call kept busy.
     """
     for _ in range(warmup):
         jax.block_until_ready(fn())
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def median_time(fn: Callable[[], Any], repeats: int, warmup: int = 3) -> float:
+    """Median wall seconds of ``fn()``; see ``median_times``."""
+    return median_times(fn, repeats, warmup)[0]
 
 
 def environment() -> dict:

@@ -1,24 +1,32 @@
-"""Training speed of the seeds' models: jaxnet against the tools people would use instead.
+"""Training speed of the seeds' models: jaxnet against each peer run the way its best users run it.
 
-    python -m benchmarks.train_speed [--quick] [--json FILE] [--plot FILE.png] [--workloads mlp cnn ...]
+    python -m benchmarks.train_speed [--quick] [--json FILE] [--plot FILE.png] [--markdown FILE.md]
+                                     [--workloads mlp cnn ...] [--trainers ...]
 
 Workloads (synthetic data of the real shapes): the seeds' MNIST MLP
 (784-128-Dropout(0.2)-10, Adam, batch 32, 60,000 examples), the same at batch 256,
-and the seeds' CIFAR-10 CNN (122,570 parameters, Adam, batch 64). Trainers:
-jaxnet's fit (functional and Keras face), Keras 3 on JAX, PyTorch eager (CPU, best
-thread count), the Flax NNX MLP with Flax's own loop, and the book's NumPy layers.
+and the seeds' CIFAR-10 CNN (122,570 parameters, Adam, batch 64). Trainers, each row
+naming its configuration: jaxnet's fit (functional and Keras face); Keras 3 on JAX
+with ``model.fit`` as shipped and with ``steps_per_execution=32``, and an expert's
+loop (``stateless_call`` in a scanned epoch); Flax NNX with split/merge around a
+``jax.jit`` step and in a scanned epoch; PyTorch with fused Adam at its faster of 1
+and all threads (channels_last for the CNN), eager and under ``torch.compile``; the
+book's NumPy layers.
 
 Each trainer runs in its own process (thread pools never compete), trains one
 warm-up epoch (compilation included) and then timed epochs; samples/s come from
-the median timed epoch. The machine's limit is a measured float32 matrix multiply;
-achieved FLOP/s use the training step's FLOPs from XLA's cost analysis. Peers
-that are not installed (``pip install -e '.[bench]'``) are reported as skipped.
+the median timed epoch. The machine's limit is the workload's own matrix multiplies
+(``benchmarks.gemm``) timed in MKL (PyTorch), OpenBLAS (NumPy) and XLA, each in its
+own process, the fastest per shape; a trainer's "GEMM share" is that limit's time
+over its step time. Peers that are not installed (``pip install -e '.[bench]'``)
+are reported as skipped.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
+import math
 import os
 import pathlib
 import statistics
@@ -29,22 +37,34 @@ import time
 from benchmarks.report_files import check_report_paths, positive_int, write_report_files
 from benchmarks.workloads import WORKLOADS
 
+MLP_ONLY = ("mlp", "mlp_b256")
 TRAINERS = {  # label -> (module, function, workloads it runs)
     "jaxnet fit": ("benchmarks.trainers.jaxnet_fit", "train", None),
-    "jaxnet fit, rbg keys": ("benchmarks.trainers.jaxnet_fit", "train_rbg_keys", ("mlp", "mlp_b256")),
+    "jaxnet fit, rbg keys": ("benchmarks.trainers.jaxnet_fit", "train_rbg_keys", MLP_ONLY),
     "jaxnet keras face": ("benchmarks.trainers.jaxnet_fit", "train_keras_face", None),
-    "keras 3 (jax)": ("benchmarks.trainers.keras3", "train", None),
-    "pytorch eager": ("benchmarks.trainers.torch_eager", "train", None),
-    "flax nnx loop": ("benchmarks.trainers.flax_nnx", "train", ("mlp", "mlp_b256")),
+    "keras 3 fit": ("benchmarks.trainers.keras3", "train", None),
+    "keras 3 fit, spe=32": ("benchmarks.trainers.keras3", "train_steps_per_execution", None),
+    "keras 3 expert, scan": ("benchmarks.trainers.keras3", "train_expert", None),
+    "flax nnx, jit": ("benchmarks.trainers.flax_nnx", "train", MLP_ONLY),
+    "flax nnx, scan": ("benchmarks.trainers.flax_nnx", "train_scanned", MLP_ONLY),
+    "pytorch, fused adam": ("benchmarks.trainers.torch_eager", "train", None),
+    "pytorch, compiled": ("benchmarks.trainers.torch_eager", "train_compiled", None),
     "numpy (book)": ("benchmarks.trainers.numpy_book", "train", None),
 }
 PEER_PACKAGES = {"benchmarks.trainers.keras3": "keras", "benchmarks.trainers.torch_eager": "torch"}
+GEMM_PACKAGES = {"mkl (pytorch)": "torch"}
 
 
 def _worker(args) -> dict:
     """Run in a child process: one trainer on one workload, or a machine measurement."""
-    if args.worker == "matmul":
-        return measure_matmul(args.quick)
+    if args.worker.startswith("gemm:"):
+        from benchmarks.gemm import measure
+
+        library = args.worker.split(":", 1)[1]
+        package = GEMM_PACKAGES.get(library)
+        if package and importlib.util.find_spec(package) is None:
+            return {"library": library, "skipped": f"{package} is not installed"}
+        return measure(library, WORKLOADS[args.workload], args.quick)
     if args.worker == "flops":
         from benchmarks.trainers.jaxnet_fit import flops_per_example
 
@@ -56,24 +76,7 @@ def _worker(args) -> dict:
     workload = WORKLOADS[args.workload]
     x, y = workload.data(args.quick)
     result = getattr(importlib.import_module(module), function)(workload, x, y, args.epochs)
-    return {**result, "examples": len(x)}
-
-
-def measure_matmul(quick: bool) -> dict:
-    """float32 matrix-multiply FLOP/s with XLA and with NumPy (median of repeats); the larger is the limit."""
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
-
-    from benchmarks.timing import median_time
-
-    n = 1024 if quick else 2048
-    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
-    matmul = jax.jit(jnp.matmul)
-    a_dev = jnp.asarray(a)
-    xla = 2 * n**3 / median_time(lambda: matmul(a_dev, a_dev), 5 if quick else 10)
-    numpy = 2 * n**3 / median_time(lambda: a @ a, 5 if quick else 10)
-    return {"n": n, "xla_flops": xla, "numpy_flops": numpy, "peak_flops": max(xla, numpy)}
+    return {"examples": len(x), **result}  # a trainer that drops the last partial batch says how many it saw
 
 
 _CHECKOUT = pathlib.Path(__file__).resolve().parent.parent
@@ -94,14 +97,16 @@ def _spawn(worker: str, workload: str, quick: bool, epochs: int, timeout: float)
 
 
 def run(workloads: list[str], quick: bool, repeats: int, timeout: float, trainers: list[str] | None = None) -> dict:
-    """Measure the trainers (default: all) on every workload; returns the report."""
+    """Measure the trainers (default: all) and the GEMM limit on every workload; returns the report."""
+    from benchmarks.gemm import LIBRARIES, limit
     from benchmarks.timing import environment
 
-    report = {"environment": environment(), "quick": quick, "repeats": repeats,
-              "machine": _spawn("matmul", "mlp", quick, 0, timeout), "workloads": {}}
+    report = {"environment": environment(), "quick": quick, "repeats": repeats, "workloads": {}}
     for name in workloads:
         workload = WORKLOADS[name]
         flops = _spawn("flops", name, quick, 0, timeout).get("flops_per_example")
+        gemm = [_spawn(f"gemm:{library}", name, quick, 0, timeout) for library in LIBRARIES]
+        machine = limit(gemm)
         rows = {}
         for label, (module, function, only) in TRAINERS.items():
             if (only is not None and name not in only) or (trainers and label not in trainers):
@@ -116,31 +121,40 @@ def run(workloads: list[str], quick: bool, repeats: int, timeout: float, trainer
                 result["first_epoch_s"] = result["epoch_times"][0]
                 if flops:
                     result["achieved_flops"] = flops * result["samples_per_s"]
-                    result["fraction_of_peak"] = result["achieved_flops"] / report["machine"]["peak_flops"]
+                if machine:
+                    steps = math.ceil(result["examples"] / workload.batch_size)
+                    result["gemm_share"] = steps * machine["step_s"] / result["median_epoch_s"]
             rows[label] = result
-        report["workloads"][name] = {"batch_size": workload.batch_size, "flops_per_example": flops, "trainers": rows}
+        report["workloads"][name] = {"batch_size": workload.batch_size, "flops_per_example": flops,
+                                     "gemm": gemm, "gemm_limit": machine, "trainers": rows}
     return report
 
 
+def _best(rows: dict, prefixes: tuple[str, ...]) -> tuple[float, str] | None:
+    ranked = [(r["samples_per_s"], label) for label, r in rows.items()
+              if label.startswith(prefixes) and "samples_per_s" in r]
+    return max(ranked) if ranked else None
+
+
 def _verdict(rows: dict) -> str:
+    """The fastest trainer, and jaxnet fit against the best JAX peer and the best PyTorch row."""
     ranked = sorted(((r["samples_per_s"], label) for label, r in rows.items() if "samples_per_s" in r), reverse=True)
     if len(ranked) < 2:
         return "not enough trainers ran to compare"
     (best, first), (second, runner_up) = ranked[0], ranked[1]
     text = f"fastest: {first}, {best / second:.2f}x the next ({runner_up})"
-    ours, keras = rows.get("jaxnet fit", {}), rows.get("keras 3 (jax)", {})
-    if "samples_per_s" in ours and "samples_per_s" in keras:
-        text += f"; jaxnet fit / Keras 3 (JAX) = {ours['samples_per_s'] / keras['samples_per_s']:.2f}x"
+    ours = rows.get("jaxnet fit", {}).get("samples_per_s")
+    for what, prefixes in (("the best JAX peer", ("keras", "flax")), ("the best PyTorch", ("pytorch",))):
+        peer = _best(rows, prefixes)
+        if ours and peer:
+            text += f"; jaxnet fit / {what} ({peer[1]}) = {ours / peer[0]:.2f}x"
     return text
 
 
 def format_report(report: dict) -> str:
-    machine = report["machine"]
     lines = ["Environment: " + ", ".join(f"{k}={v}" for k, v in report["environment"].items() if v != ""),
-             f"Machine limit: float32 {machine.get('n')}x{machine.get('n')} matmul, XLA "
-             f"{machine.get('xla_flops', 0) / 1e9:.1f} GFLOP/s, NumPy {machine.get('numpy_flops', 0) / 1e9:.1f} "
-             f"GFLOP/s",
-             f"Each trainer in its own process; 1 warm-up epoch, then the median of {report['repeats']} timed epochs."]
+             f"Each trainer in its own process; 1 warm-up epoch, then the median of {report['repeats']} timed epochs.",
+             "GEMM share: the step's matrix multiplies at the fastest library per shape, over the trainer's step."]
     for name, block in report["workloads"].items():
         workload = WORKLOADS[name]
         examples = next((r["examples"] for r in block["trainers"].values() if "examples" in r), "?")
@@ -148,18 +162,69 @@ def format_report(report: dict) -> str:
         lines += ["", f"== {name}: batch {block['batch_size']}, {examples} synthetic examples of shape "
                       f"{workload.input_shape}, {flops / 1e6 if flops else float('nan'):.2f} MFLOP per example "
                       "per training step ==",
-                  f"{'trainer':<20} {'samples/s':>11} {'epoch s':>9} {'1st epoch s':>12} {'vs jaxnet':>10} "
-                  f"{'GFLOP/s':>8} {'% peak':>7}  threads"]
+                  f"{'trainer':<22} {'samples/s':>11} {'epoch s':>9} {'1st epoch s':>12} {'vs jaxnet':>10} "
+                  f"{'GFLOP/s':>8} {'GEMM share':>10}  configuration; threads"]
         ours = block["trainers"].get("jaxnet fit", {}).get("samples_per_s")
         for label, r in block["trainers"].items():
             if "samples_per_s" not in r:
-                lines.append(f"{label:<20} {'skipped: ' + r.get('skipped', r.get('error', '?'))}")
+                lines.append(f"{label:<22} {'skipped: ' + r.get('skipped', r.get('error', '?'))}")
                 continue
             ratio = f"{r['samples_per_s'] / ours:.2f}x" if ours else "-"
-            lines.append(f"{label:<20} {r['samples_per_s']:>11,.0f} {r['median_epoch_s']:>9.3f} "
+            lines.append(f"{label:<22} {r['samples_per_s']:>11,.0f} {r['median_epoch_s']:>9.3f} "
                          f"{r['first_epoch_s']:>12.3f} {ratio:>10} {r.get('achieved_flops', 0) / 1e9:>8.2f} "
-                         f"{100 * r.get('fraction_of_peak', 0):>6.1f}%  {r['threads']}")
+                         f"{100 * r.get('gemm_share', 0):>9.1f}%  {r.get('config', '')}; {r['threads']}")
         lines.append(_verdict(block["trainers"]))
+        lines += _format_gemm(block)
+    return "\n".join(lines)
+
+
+def _format_gemm(block: dict) -> list[str]:
+    machine = block.get("gemm_limit")
+    if not machine:
+        return ["GEMM limit: no library measured"]
+    libraries = [m["library"] for m in block["gemm"] if "shapes" in m]
+    lines = [f"GEMM limit: {machine['step_s'] * 1e3:.3f} ms per step ({machine['gflops']:.1f} GFLOP/s), "
+             "the fastest library per shape; GFLOP/s per library and shape:"]
+    lines += [f"  {m['library']} skipped: {m.get('skipped', m.get('error'))}" for m in block["gemm"]
+              if "shapes" not in m]
+    lines.append(f"  {'product':<26} {'m x k x n':>20} " + " ".join(f"{lib:>17}" for lib in libraries) + "  fastest")
+    for row in machine["shapes"]:
+        size = f"{row['m']}x{row['k']}x{row['n']}"
+        lines.append(f"  {row['what']:<26} {size:>20} " + " ".join(f"{row[lib]:>17.1f}" for lib in libraries)
+                     + f"  {row['best']}")
+    return lines
+
+
+WORKLOAD_TITLES = {"mlp": "seeds' MLP, batch 32", "mlp_b256": "seeds' MLP, batch 256",
+                   "cnn": "seeds' CIFAR CNN, batch 64"}
+
+
+def format_markdown(report: dict) -> str:
+    """The README's Speed table: samples/s per trainer (rows, with configurations) and workload (columns),
+    then the GEMM limit in samples/s and jaxnet's ratio to the best peer."""
+    blocks = report["workloads"]
+    header = "| samples/s | " + " | ".join(WORKLOAD_TITLES.get(n, n) for n in blocks) + " |"
+    lines = [header, "| --- |" + " ---: |" * len(blocks)]
+    labels = [label for label in TRAINERS if any(label in b["trainers"] for b in blocks.values())]
+    for label in labels:
+        cells, config = [], ""
+        for block in blocks.values():
+            r = block["trainers"].get(label, {})
+            cells.append(f"{r['samples_per_s']:,.0f}" if "samples_per_s" in r else "-")
+            config = config or r.get("config", "")
+        lines.append(f"| {label}{' (' + config + ')' if config else ''} | " + " | ".join(cells) + " |")
+    limit_cells = []
+    for block in blocks.values():
+        machine = block.get("gemm_limit")
+        limit_cells.append(f"{block['batch_size'] / machine['step_s']:,.0f}" if machine else "-")
+    lines.append("| GEMM limit (the step's matrix multiplies only, fastest library per shape) | "
+                 + " | ".join(limit_cells) + " |")
+    ratios = []
+    for block in blocks.values():
+        ours, peer = block["trainers"].get("jaxnet fit", {}).get("samples_per_s"), _best(
+            {k: v for k, v in block["trainers"].items() if not k.startswith(("jaxnet", "numpy"))}, ("",))
+        ratios.append(f"{ours / peer[0]:.2f}x ({peer[1]})" if ours and peer else "-")
+    lines.append("| jaxnet fit / best peer | " + " | ".join(ratios) + " |")
     return "\n".join(lines)
 
 
@@ -192,18 +257,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed to one trainer")
     parser.add_argument("--json", type=pathlib.Path, help="write every figure as JSON")
     parser.add_argument("--plot", type=pathlib.Path, help="write a bar chart of samples/s as PNG")
+    parser.add_argument("--markdown", type=pathlib.Path, help="write the README's Speed table (Markdown)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--workload", default="mlp", help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, default=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    check_report_paths(parser, json=args.json, plot=args.plot)
+    check_report_paths(parser, json=args.json, plot=args.plot, markdown=args.markdown)
     if args.worker:
         print(json.dumps(_worker(args)))
         return 0
     repeats = args.repeats or (1 if args.quick else 3)
     report = run(args.workloads, args.quick, repeats, args.timeout, args.trainers)
     print(format_report(report))
-    write_report_files(report, args.json, [(args.plot, lambda p: write_plot(report, p))])
+    write_report_files(report, args.json, [(args.plot, lambda p: write_plot(report, p)),
+                                           (args.markdown, lambda p: p.write_text(format_markdown(report) + "\n"))])
     return 0
 
 

@@ -12,7 +12,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from jaxnet._src.prng import use_unrolled_threefry_on_cpu
+
 __version__ = "0.1.0"
+
+# Dropout masks: threefry without its 5-trip loop on XLA:CPU, the same bits (see jaxnet/_src/prng.py).
+use_unrolled_threefry_on_cpu()
 
 _SUBMODULES = ("activations", "callbacks", "datasets", "initializers", "layers", "losses", "metrics",
                "normalization", "optimizers", "preprocessing", "state", "zoo")
@@ -28,8 +33,8 @@ _NAMES = {
     **{name: "jaxnet.preprocessing" for name in
        ("RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling")},
     **{name: "jaxnet.model" for name in ("Branch", "Parallel", "Sequential")},
-    "per_example_gradients": "jaxnet.per_example",
-    "per_example_gradient_norms": "jaxnet.per_example",
+    **{name: "jaxnet.per_example" for name in
+       ("clipped_gradient_sum", "dp_sgd_aggregate", "per_example_gradient_norms", "per_example_gradients")},
     "count_params": "jaxnet.summary",
     **{name: "jaxnet.train" for name in ("History", "evaluate", "fit", "predict")},
 }

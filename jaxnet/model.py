@@ -117,6 +117,19 @@ class _Container(Layer):
         return self.apply_with_state(params, x, key=key, training=training)[0]
 
 
+def _may_draw(layer: Layer) -> bool:
+    """Whether ``layer`` may draw from its PRNG key: a Dropout with a nonzero rate, a container holding one,
+    or any layer type not known to be deterministic."""
+    from jaxnet import layers
+
+    if isinstance(layer, _Container):
+        return any(_may_draw(child) for child in layer.layers)
+    if type(layer) is layers.Dropout:
+        return layer.rate > 0
+    return type(layer) not in (layers.Dense, layers.Conv2D, layers.MaxPooling2D, layers.AveragePooling2D,
+                               layers.Flatten, layers.Activation, layers.Identity, layers.Maxout, layers.Concatenate)
+
+
 @dataclass(frozen=True, init=False)
 class Sequential(_Container):
     """A plain stack of layers, each feeding the next (Keras' Sequential, stax's serial)."""
@@ -134,7 +147,8 @@ class Sequential(_Container):
         return input_shape
 
     def apply_with_state(self, params, x, *, key=None, training=False, mask=None):
-        """Run the layers in order; ``key`` is split so each stochastic layer gets its own.
+        """Run the layers in order. ``key`` is split so each stochastic layer gets its own; when at most
+        one layer can draw from it (one Dropout, say), that layer gets ``key`` itself and nothing is split.
 
         Returns:
             ``(output, state)``, the state keyed by layer name (``{}`` when no layer has any).
@@ -142,8 +156,13 @@ class Sequential(_Container):
         self._check_not_empty()
         self._check_call(params, x)
         x = jnp.asarray(x) if isinstance(x, (list, np.ndarray)) else x
+        users = [i for i, layer in enumerate(self.layers) if _may_draw(layer)] if key is not None else []
+        if len(users) <= 1:
+            keys = [key if i in users else None for i in range(len(self.layers))]
+        else:
+            keys = _split(key, len(self.layers))
         state: dict = {}
-        for name, layer, k in self._children(key):
+        for name, layer, k in zip(self.names, self.layers, keys):
             x = self._run(name, layer, params, x, state, key=k, training=training, mask=mask)
         return x, state
 

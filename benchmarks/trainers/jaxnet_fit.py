@@ -17,7 +17,8 @@ def train(workload, x, y, epochs: int, key_impl: str | None = None) -> dict:
     _, history = fit(model, params, x, y, loss="sparse_categorical_crossentropy", optimizer="adam",
                      metrics=["accuracy"], epochs=epochs, batch_size=workload.batch_size, verbose=0,
                      key=jax.random.key(0, impl=key_impl))
-    return {"epoch_times": history.epoch_times, "threads": "XLA default (all cores)"}
+    return {"epoch_times": history.epoch_times, "threads": "XLA default (all cores)",
+            "config": f"fit, {key_impl or 'threefry'} keys"}
 
 
 def train_rbg_keys(workload, x, y, epochs: int) -> dict:
@@ -29,7 +30,8 @@ def train_keras_face(workload, x, y, epochs: int) -> dict:
     model = keras.Sequential(network(workload).layers, input_shape=workload.input_shape)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(x, y, epochs=epochs, batch_size=workload.batch_size, verbose=0)
-    return {"epoch_times": history.epoch_times, "threads": "XLA default (all cores)"}
+    return {"epoch_times": history.epoch_times, "threads": "XLA default (all cores)",
+            "config": "jaxnet.keras Sequential: compile + fit"}
 
 
 def flops_per_example(workload) -> float:

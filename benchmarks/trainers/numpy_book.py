@@ -112,5 +112,6 @@ def train(workload, x, y, epochs: int) -> dict:
     params, optimizer = init(workload, rng), BookAdam()
     with threadpool_limits(best):
         times = [_epoch(workload, params, optimizer, x, t, rng) for _ in range(epochs)]
-    return {"epoch_times": times, "threads": f"OpenBLAS {best} (probe s: " +
+    return {"epoch_times": times, "config": "the book's layers (im2col Convolution) and Adam, float32",
+            "threads": f"OpenBLAS {best} (probe s: " +
             ", ".join(f"{k} threads {v:.3f}" for k, v in trial.items()) + ")"}

@@ -10,7 +10,7 @@ def test_quick_run_writes_every_output(tmp_path):
                           "--csv", str(tmp_path / "r.csv"), "--plot", str(tmp_path / "r.png")],
                          capture_output=True, text=True, check=True).stdout
     for heading in ["Environment:", "jax=", "isolation=", "Time per gradient", "Ratios", "Per-example gradients",
-                    "Agreement in float64", "compile s", "grad/fwd jit"]:
+                    "Agreement in float64", "compile s", "grad/fwd jit", "DP deltas", "The book's size"]:
         assert heading in out, heading
     report = json.loads((tmp_path / "r.json").read_text())
     rows = report["rows"]
@@ -19,7 +19,8 @@ def test_quick_run_writes_every_output(tmp_path):
     for r in rows:
         for key in ("numerical_s", "manual_s", "jax_grad_eager_s", "jit_grad_s", "jit_compile_s", "forward_numpy_s",
                     "forward_jit_s", "per_example_vmap_s", "per_example_loop_s", "per_example_norms_vmap_s",
-                    "per_example_norms_loop_s"):
+                    "per_example_norms_loop_s", "per_example_deltas_s", "per_example_norms_deltas_s",
+                    "dp_sgd_optax_vmap_s", "dp_sgd_deltas_s", "manual_cpu_s", "jit_grad_cpu_s"):
             assert r[key] > 0, key
         assert r["numerical_s"] > r["manual_s"]  # two forward passes per parameter against one backward pass
     book = report["agreement"]["book_check"]
