@@ -15,6 +15,7 @@ or model (pass the object), or a function with that signature.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import math
 import sys
@@ -31,6 +32,7 @@ import optax
 from jaxnet import callbacks as cb
 from jaxnet import checkpoint, losses, optimizers
 from jaxnet import metrics as metrics_lib
+from jaxnet._src import distributed
 from jaxnet._src.labels import check_labels
 from jaxnet._src.loops import batch_loop, default_steps_per_call
 from jaxnet._src.parallel import DataParallel
@@ -200,7 +202,7 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
         new = {"loss": loss * count, **_metric_sums(metric_fns, y_pred, yb, mask)}
         return (params, opt_state, jax.tree.map(jnp.add, sums, new)), None
 
-    @jax.jit
+    @functools.partial(jax.jit, out_shardings=parallel.replicated)
     def plan(key):
         shuffle_key, dropout_key = jax.random.split(key)
         order = jax.random.permutation(shuffle_key, n) if shuffle else jnp.arange(n)
@@ -237,8 +239,8 @@ def make_evaluate(apply: ApplyFn, loss_fn: Callable | None, metric_fns: dict[str
         new.update(_metric_sums(metric_fns, y_pred, yb, m))
         return (params, jax.tree.map(jnp.add, sums, new)), None
 
-    batches = _masked_order(jnp.arange(n), n, batch_size, num_batches)
-    zeros = {k: jnp.zeros((), jnp.float32) for k in names}
+    batches = parallel.replicate(_masked_order(jnp.arange(n), n, batch_size, num_batches))
+    zeros = parallel.replicate({k: jnp.zeros((), jnp.float32) for k in names})
     loop = batch_loop(body, num_batches, steps_per_call, donate_carry=False)
 
     def run(params, x, y):
@@ -394,7 +396,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     key = jax.random.key(0) if key is None else key
     params = parallel.replicate(cb.copy_tree(params))  # the caller's arrays stay valid: only copies are donated
     opt_state = parallel.replicate(tx.init(params) if opt_state is None else cb.copy_tree(opt_state))
-    x_dev, y_dev = parallel.replicate((x, y))
+    x_dev, y_dev = parallel.shard_rows((x, y))  # each device (and process) holds only its rows
     if steps_per_call == "auto":
         steps_per_call = default_steps_per_call(apply, params, x[:1])
     model_key, alive = _identity(model)
@@ -405,9 +407,10 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
                                                    parallel, steps_per_call))
     val_run = None
     if validation is not None:
-        val_x, val_y = parallel.replicate(validation)
-        val_run = _cached(("evaluate", len(val_x), *common), alive,
-                          lambda: make_evaluate(apply, loss_fn, metric_fns, len(val_x), batch_size, parallel,
+        val_x, val_y = parallel.shard_rows(validation)
+        n_val = len(validation[0])
+        val_run = _cached(("evaluate", n_val, *common), alive,
+                          lambda: make_evaluate(apply, loss_fn, metric_fns, n_val, batch_size, parallel,
                                                 steps_per_call))
 
     callbacks = list(callbacks)
@@ -416,9 +419,11 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         callbacks.append(cb.ProgressBar(verbose))
     log_names = ("loss", *metric_fns)
     log_names += tuple("val_" + name for name in log_names) if val_run is not None else ()
+    callbacks = distributed.callbacks_for_this_process(callbacks)  # process 0 alone writes logs
     save = save_fn or (lambda path, p, s, e: checkpoint.save(path, {"params": p, "opt_state": s}, {"epoch": e}))
     state = cb.TrainingState(params, opt_state, initial_epoch, epochs, log_names,
-                             save=lambda path: save(path, state.params, state.opt_state, state.epoch))
+                             save=lambda path: distributed.is_main_process() and save(path, state.params,
+                                                                                     state.opt_state, state.epoch))
 
     def act(action: cb.Action | None) -> None:
         nonlocal state
