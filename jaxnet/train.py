@@ -32,7 +32,7 @@ import optax
 from jaxnet import callbacks as cb
 from jaxnet import checkpoint, losses, optimizers
 from jaxnet import metrics as metrics_lib
-from jaxnet._src import distributed
+from jaxnet._src import distributed, streaming
 from jaxnet._src.labels import check_labels
 from jaxnet._src.loops import batch_loop, default_steps_per_call
 from jaxnet._src.parallel import DataParallel
@@ -211,10 +211,16 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
         return (order, mask, jax.random.split(dropout_key, num_batches)), zeros
 
     run = batch_loop(step, num_batches, steps_per_call)
+    chunk_loops: dict = {}  # streamed input: a compiled loop per chunk length, kept across epochs
 
     def epoch(params, opt_state, key, x, y):
         batches, zeros = plan(key)
-        (params, opt_state, sums), _ = run((params, opt_state, zeros), batches, (x, y))
+        if isinstance(x, streaming.Stream):  # the same step, fed chunk by chunk from the host
+            params, opt_state, sums = streaming.run_epoch(step, steps_per_call, chunk_loops,
+                                                          (params, opt_state, zeros), batches, x, batch_size,
+                                                          parallel)
+        else:
+            (params, opt_state, sums), _ = run((params, opt_state, zeros), batches, (x, y))
         return params, opt_state, sums
 
     return epoch
@@ -348,7 +354,10 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         model: a jaxnet model (anything with ``apply``) or an apply function
             ``apply(params, x, *, key=None, training=False)``.
         params: initial parameters (not modified: buffers are copied before donation).
-        x, y: training inputs and targets (batch axis first).
+        x, y: training inputs and targets (batch axis first), in memory; or streamed from the host in
+            chunks read ahead of the device (for data larger than memory): ``x`` a NumPy memmap (``y`` an
+            array or memmap), or a Grain ``MapDataset`` / random-access data source of ``(x, y)`` pairs
+            with ``y=None`` (needs the ``stream`` extra; see ``jaxnet._src.streaming``).
         loss: a loss name or function with ``sample_weight``.
         optimizer: a name ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam") or an Optax transformation.
         learning_rate: a number or Optax schedule, for optimizers given by name.
@@ -380,25 +389,36 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     """
     apply, loss_fn, metric_fns = _apply_fn(model), training_loss(loss), metric_functions(metrics)
     tx = _get_optimizer(optimizer, learning_rate)
-    x, y = check_data(x, y)
+    stream = streaming.Stream(x, y) if streaming.is_stream(x) else None
+    if stream is not None:  # read chunk by chunk, never whole: no whole-set checks or split
+        if validation_split:
+            raise ValueError("validation_split needs the data in memory; with a streamed x pass "
+                             "validation_data=(x_val, y_val)")
+        x, y = stream, stream.labels
+    else:
+        x, y = check_data(x, y)
     if validation_data is not None:
         validation = check_data(*validation_data, what="validation")
-    else:
+    elif stream is None:
         x, y, validation = _split_validation(x, y, validation_split)
+    else:
+        validation = None
     batch_size, _ = _batches(len(x), batch_size)
     parallel = DataParallel.over(devices)
     parallel.check_batch_size(batch_size)
-    output_shape = _output_shape(apply, params, x)
-    check_labels(loss_fn, y, output_shape, "training labels")
+    output_shape = _output_shape(apply, params, x if stream is None else stream.example[0])
+    if y is not None:
+        check_labels(loss_fn, y, output_shape, "training labels")
     if validation is not None:
         check_labels(loss_fn, validation[1], output_shape, "validation labels")
 
     key = jax.random.key(0) if key is None else key
     params = parallel.replicate(cb.copy_tree(params))  # the caller's arrays stay valid: only copies are donated
     opt_state = parallel.replicate(tx.init(params) if opt_state is None else cb.copy_tree(opt_state))
-    x_dev, y_dev = parallel.shard_rows((x, y))  # each device (and process) holds only its rows
+    # each device (and process) holds only its rows; a stream stays on the host until each chunk is read
+    x_dev, y_dev = parallel.shard_rows((x, y)) if stream is None else (stream, None)
     if steps_per_call == "auto":
-        steps_per_call = default_steps_per_call(apply, params, x[:1])
+        steps_per_call = default_steps_per_call(apply, params, x[:1] if stream is None else stream.example[0])
     model_key, alive = _identity(model)
     common = (model_key, id(loss_fn), _fns_key(metric_fns), batch_size, parallel, steps_per_call)
     alive = (alive, loss_fn, metric_fns)
