@@ -456,6 +456,12 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     history = History()
     for callback in callbacks:
         callback.on_train_begin(state)
+    # jaxnet.orbax_checkpoint.BackupAndRestore: go on from an interrupted run's last saved epoch
+    backups = [c for c in callbacks if hasattr(c, "backup") and hasattr(c, "resume")]
+    resumed = backups[0].resume(state, key) if backups else None
+    if resumed is not None:
+        key, initial_epoch, history = resumed.key, resumed.epoch, History(**resumed.history)
+        state = dataclasses.replace(state, params=resumed.params, opt_state=resumed.opt_state, epoch=initial_epoch)
     for epoch in range(initial_epoch, epochs):
         state = dataclasses.replace(state, epoch=epoch)
         for callback in callbacks:
@@ -470,6 +476,9 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         history.append(epoch, logs, time.perf_counter() - start)
         for callback in callbacks:
             act(callback.on_epoch_end(epoch, logs, state))
+        for backup in backups:
+            backup.backup(epoch, state, key, {"history": history.history, "epoch": history.epoch,
+                                              "epoch_times": history.epoch_times})
         if state.stop_reason:
             break
     for callback in callbacks:
