@@ -36,7 +36,7 @@ def save(directory: str | os.PathLike, tree: Any, metadata: dict | None = None) 
     """Write a pytree of arrays (sharded or not) and JSON metadata to the folder ``directory``.
 
     Arguments:
-        directory: the checkpoint's folder (it must not exist yet; Orbax writes it atomically).
+        directory: the checkpoint's folder (replaced if it exists; Orbax writes it atomically).
         tree: a pytree of arrays; under ``jax.distributed`` each process writes the shards it holds
             (every process must call ``save``).
         metadata: JSON-serialisable facts stored beside it.
@@ -46,7 +46,7 @@ def save(directory: str | os.PathLike, tree: Any, metadata: dict | None = None) 
     """
     directory = pathlib.Path(directory).absolute()
     with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as checkpointer:
-        checkpointer.save(directory, args=_args(tree, metadata, restore=False))
+        checkpointer.save(directory, args=_args(tree, metadata, restore=False), force=True)
     return directory
 
 

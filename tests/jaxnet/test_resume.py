@@ -100,3 +100,21 @@ def test_save_and_restore_a_tree_and_backup_layout(tmp_path):
     for a, b in zip(jax.tree.leaves(restored), jax.tree.leaves(params)):
         np.testing.assert_array_equal(a, b)
     assert BackupAndRestore(tmp_path / "b").directory.is_absolute()
+
+
+def test_model_checkpoint_writes_orbax_folders(tmp_path):
+    from jaxnet import ModelCheckpoint
+    from jaxnet.train import fit
+
+    model = zoo.mlp()
+    params = model.init(jax.random.key(0), (8, 8))
+    x, y = np.random.default_rng(0).normal(size=(64, 8, 8)).astype(np.float32), np.arange(64) % 10
+    trained, history = fit(model, params, x, y, epochs=2, verbose=0,
+                           callbacks=[ModelCheckpoint(tmp_path / "ckpt", monitor="loss", backend="orbax")])
+    template = {"params": params, "opt_state": history.opt_state}
+    restored, meta = restore(tmp_path / "ckpt", template)  # the same folder, written twice: the last epoch's
+    assert meta == {"epoch": 1}
+    for a, b in zip(jax.tree.leaves(restored["params"]), jax.tree.leaves(trained)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="backend must be"):
+        ModelCheckpoint(tmp_path / "x", backend="h5")
