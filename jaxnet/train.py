@@ -441,9 +441,13 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     log_names += tuple("val_" + name for name in log_names) if val_run is not None else ()
     callbacks = distributed.callbacks_for_this_process(callbacks)  # process 0 alone writes logs
     save = save_fn or (lambda path, p, s, e: checkpoint.save(path, {"params": p, "opt_state": s}, {"epoch": e}))
-    state = cb.TrainingState(params, opt_state, initial_epoch, epochs, log_names,
-                             save=lambda path: distributed.is_main_process() and save(path, state.params,
-                                                                                     state.opt_state, state.epoch))
+
+    def save_state(path):
+        if distributed.is_main_process():  # every process holds the same values: one writes them
+            return save(path, state.params, state.opt_state, state.epoch)
+        return None
+
+    state = cb.TrainingState(params, opt_state, initial_epoch, epochs, log_names, save=save_state)
 
     def act(action: cb.Action | None) -> None:
         nonlocal state

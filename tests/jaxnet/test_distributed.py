@@ -108,3 +108,21 @@ def test_process_zero_writes_and_the_checkpoint_restores_in_one_process(runs):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert all(isinstance(leaf, jax.Array) for leaf in jax.tree.leaves(checkpoint.restore(
         reference["params"], leaves["params"], "parameters")))
+
+
+@pytest.mark.slow
+def test_the_command_line_trains_on_two_processes(tmp_path):
+    port = str(_free_port())
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    procs = [subprocess.Popen([sys.executable, "-m", "jaxnet", "train", "--model", "mlp", "--dataset", "digits",
+                               "--epochs", "2", "--out", str(tmp_path / f"out{pid}"), "--coordinator",
+                               f"127.0.0.1:{port}", "--num-processes", "2", "--process-id", str(pid),
+                               "--cpu-collectives", "gloo"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for pid in range(2)]
+    outs = [proc.communicate(timeout=300) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+    tests = [next(line for line in out.splitlines() if line.startswith("test: ")) for out, _ in outs]
+    assert tests[0] == tests[1]  # the same model in both processes
+    history = json.loads((tmp_path / "out0" / "history.json").read_text())
+    assert len(history["history"]["loss"]) == 2
+    assert not (tmp_path / "out1").exists()  # process 0 alone writes
