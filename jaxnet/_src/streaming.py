@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import sys
 from typing import Any, Callable, Iterator
 
 import jax
@@ -44,9 +45,14 @@ def _grain():
 
 
 def _is_grain_source(x) -> bool:
-    module = type(x).__module__ or ""
-    return module.startswith("grain") or (hasattr(x, "__getitem__") and hasattr(x, "__len__")
-                                          and not hasattr(x, "shape") and not isinstance(x, (list, tuple)))
+    """A Grain ``MapDataset``, or a random-access data source in Grain's sense (``__len__`` and ``__getitem__``).
+
+    Arrays, and dicts, lists and tuples (pytrees of inputs), are data in memory, never sources.
+    """
+    if hasattr(x, "shape") or isinstance(x, (dict, list, tuple)):
+        return False
+    grain = sys.modules.get("grain")  # a Grain source exists only once grain is imported: no import here
+    return grain is not None and isinstance(x, (grain.MapDataset, grain.sources.RandomAccessDataSource))
 
 
 def is_stream(x) -> bool:
