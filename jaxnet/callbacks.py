@@ -177,13 +177,18 @@ class ModelCheckpoint(Callback):
         filepath: the file; may contain ``{epoch}`` and log keys, e.g. "ckpt/epoch{epoch:02d}-{val_loss:.3f}.npz".
         monitor, mode: as in EarlyStopping.
         save_best_only: save only on improvement.
+        backend: "npz" (one file, written by process 0, see ``jaxnet.checkpoint``) or "orbax" (a folder of
+            parameters and optimizer state written by every process's shards, see ``jaxnet.orbax_checkpoint``).
     """
 
     def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", save_best_only: bool = False,
-                 mode: str = "auto"):
+                 mode: str = "auto", backend: str = "npz"):
+        if backend not in ("npz", "orbax"):
+            raise ValueError(f"ModelCheckpoint backend must be 'npz' or 'orbax', got {backend!r}")
         self.filepath, self.monitor, self.save_best_only = str(filepath), monitor, save_best_only
         self.better = _improvement(mode, monitor)
         self.best = None
+        self.backend = backend
 
     def on_train_begin(self, state):
         _check_filepath(self.filepath, state.log_names)
@@ -201,7 +206,13 @@ class ModelCheckpoint(Callback):
             return None
         if self.save_best_only:
             self.best = logs[self.monitor]
-        state.save(self.filepath.format(epoch=epoch + 1, **logs))
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.backend == "orbax":
+            from jaxnet import orbax_checkpoint
+
+            orbax_checkpoint.save(path, {"params": state.params, "opt_state": state.opt_state}, {"epoch": epoch})
+        else:
+            state.save(path)
         return None
 
 

@@ -5,6 +5,7 @@ Examples:
   python -m jaxnet train --model mlp --dataset digits --epochs 30 --out out/mlp
   python -m jaxnet train --model cnn --dataset digits --epochs 15 --optimizer adam --lr 0.001 --out out/cnn
   python -m jaxnet train --model regression_mlp --dataset diabetes --optimizer sgd --lr 0.01 --out out/reg
+  python -m jaxnet train --coordinator 10.0.0.1:1234 --num-processes 2 --process-id 0   # on each host, its id
 """
 from __future__ import annotations
 
@@ -67,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
                                                              "improving (and restore the best weights)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/train"), help="output folder")
+    dist = tr.add_argument_group("several processes (jax.distributed; process 0 writes the outputs)")
+    dist.add_argument("--distributed", action="store_true",
+                      help="start JAX's distributed runtime, detecting the processes (Cloud TPU, SLURM, Open MPI, "
+                           "Kubernetes); implied by --coordinator")
+    dist.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0's coordinator")
+    dist.add_argument("--num-processes", type=int, help="how many processes take part")
+    dist.add_argument("--process-id", type=int, help="this process's rank, 0 to num-processes - 1")
+    dist.add_argument("--cpu-collectives", choices=["gloo", "mpi"],
+                      help="collectives between CPU processes (not needed on GPUs and TPUs)")
     return parser
 
 
@@ -151,8 +161,11 @@ def _build_model(args, x, y):
 def train_command(args) -> int:
     """Train, evaluate on the test split, write the outputs; returns the exit status."""
     from jaxnet import callbacks, datasets, plots
+    from jaxnet._src import distributed
     from jaxnet._src.atomic import write_text
 
+    if args.distributed or args.coordinator:
+        distributed.initialize(args.coordinator, args.num_processes, args.process_id, args.cpu_collectives)
     try:
         _check_arguments(args)
         x, y, x_test, y_test = _load_data(args)
@@ -174,6 +187,8 @@ def train_command(args) -> int:
                         verbose=1 if sys.stderr.isatty() else 2)
     results = model.evaluate(x_test, y_test, return_dict=True)
     print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in results.items()))
+    if not distributed.is_main_process():
+        return 0  # every process holds the same model and logs; process 0 writes them
     paths = [args.out / name for name in OUTPUTS]
     plots.plot_history(history, paths[0], title=f"{args.model} on {args.dataset}")
     model.save(paths[1])

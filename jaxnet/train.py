@@ -15,6 +15,7 @@ or model (pass the object), or a function with that signature.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import math
 import sys
@@ -31,6 +32,7 @@ import optax
 from jaxnet import callbacks as cb
 from jaxnet import checkpoint, losses, optimizers
 from jaxnet import metrics as metrics_lib
+from jaxnet._src import distributed, streaming
 from jaxnet._src.checks import check_data, check_fit_arguments, check_inputs, warn_if_diverged
 from jaxnet._src.labels import check_labels
 from jaxnet._src.loops import batch_loop, default_steps_per_call
@@ -211,7 +213,7 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
         new = {"loss": loss * count, **metric_sums(metric_fns, y_pred, yb, mask, wb)}
         return (params, opt_state, jax.tree.map(jnp.add, sums, new)), None
 
-    @jax.jit
+    @functools.partial(jax.jit, out_shardings=parallel.replicated)
     def plan(key):
         shuffle_key, dropout_key = jax.random.split(key)
         order = jax.random.permutation(shuffle_key, n) if shuffle else jnp.arange(n)
@@ -221,9 +223,19 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
 
     run = batch_loop(step, num_batches, steps_per_call)
 
+    def unweighted_step(carry, batch, data):  # a streamed chunk is (x, y): every example weighs 1
+        x, y = data
+        return step(carry, batch, (x, y, jnp.ones(len(x), jnp.float32)))
+    chunk_loops: dict = {}  # streamed input: a compiled loop per chunk length, kept across epochs
+
     def epoch(params, opt_state, key, x, y, w):
         batches, zeros = plan(key)
-        (params, opt_state, sums), _ = run((params, opt_state, zeros), batches, (x, y, w))
+        if isinstance(x, streaming.Stream):  # the same step, fed chunk by chunk from the host (unweighted)
+            params, opt_state, sums = streaming.run_epoch(unweighted_step, steps_per_call, chunk_loops,
+                                                          (params, opt_state, zeros), batches, x, batch_size,
+                                                          parallel)
+        else:
+            (params, opt_state, sums), _ = run((params, opt_state, zeros), batches, (x, y, w))
         return params, opt_state, sums
 
     return epoch
@@ -248,8 +260,8 @@ def make_evaluate(apply: ApplyFn, loss_fn: Callable | None, metric_fns: dict[str
         new.update(metric_sums(metric_fns, y_pred, yb, m, wb))
         return (params, jax.tree.map(jnp.add, sums, new)), None
 
-    batches = _masked_order(jnp.arange(n), n, batch_size, num_batches)
-    zeros = {k: jnp.zeros((), jnp.float32) for k in names}
+    batches = parallel.replicate(_masked_order(jnp.arange(n), n, batch_size, num_batches))
+    zeros = parallel.replicate({k: jnp.zeros((), jnp.float32) for k in names})
     loop = batch_loop(body, num_batches, steps_per_call, donate_carry=False)
 
     def run(params, x, y, w):
@@ -358,7 +370,10 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         model: a jaxnet model (anything with ``apply``) or an apply function
             ``apply(params, x, *, key=None, training=False)``.
         params: initial parameters (not modified: buffers are copied before donation).
-        x, y: training inputs and targets (batch axis first).
+        x, y: training inputs and targets (batch axis first), in memory; or streamed from the host in
+            chunks read ahead of the device (for data larger than memory): ``x`` a NumPy memmap (``y`` an
+            array or memmap), or a Grain ``MapDataset`` / random-access data source of ``(x, y)`` pairs
+            with ``y=None`` (needs the ``stream`` extra; see ``jaxnet._src.streaming``).
         loss: a loss name or function with ``sample_weight``.
         optimizer: a name ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam") or an Optax transformation.
         learning_rate: a number or Optax schedule, for optimizers given by name.
@@ -399,32 +414,47 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
                         validation_data=validation_data, key=key, devices=devices)
     apply, loss_fn, metric_fns = _apply_fn(model), training_loss(loss), metric_functions(metrics, weighted_metrics)
     tx = _get_optimizer(optimizer, learning_rate)
-    x, y = check_data(x, y)
-    if sample_weight is not None:
-        sample_weight = example_weights(y, sample_weight)
+    stream = streaming.Stream(x, y) if streaming.is_stream(x) else None
+    if stream is not None:  # read chunk by chunk, never whole: no whole-set checks, split or weights
+        if validation_split:
+            raise ValueError("validation_split needs the data in memory; with a streamed x pass "
+                             "validation_data=(x_val, y_val)")
+        if sample_weight is not None or class_weight is not None:
+            raise ValueError("sample_weight and class_weight need the data in memory; with a streamed x, "
+                             "weight the examples in the loss instead")
+        x, y = stream, stream.labels
+    else:
+        x, y = check_data(x, y)
+        if sample_weight is not None:
+            sample_weight = example_weights(y, sample_weight)
     if validation_data is not None:
         if len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight_val)")
         val_x, val_y = check_data(*validation_data[:2], what="validation")
         val_w = example_weights(val_y, validation_data[2], what="validation") if len(validation_data) == 3 else None
         validation = (val_x, val_y, val_w)
-    else:
+    elif stream is None:
         (x, y, sample_weight), validation = split_validation((x, y, sample_weight), validation_split)
-    w = or_ones(example_weights(y, sample_weight, class_weight), len(x))  # class weights: training data only
+    else:
+        validation = None
+    # class weights: training data only
+    w = None if stream is not None else or_ones(example_weights(y, sample_weight, class_weight), len(x))
     batch_size, num_batches = _batches(len(x), batch_size)
     parallel = DataParallel.over(devices)
     parallel.check_batch_size(batch_size)
-    output_shape = _output_shape(apply, params, x)
-    check_labels(loss_fn, y, output_shape, "training labels")
+    output_shape = _output_shape(apply, params, x if stream is None else stream.example[0])
+    if y is not None:
+        check_labels(loss_fn, y, output_shape, "training labels")
     if validation is not None:
         check_labels(loss_fn, validation[1], output_shape, "validation labels")
 
     key = jax.random.key(0) if key is None else key
     params = parallel.replicate(cb.copy_tree(params))  # the caller's arrays stay valid: only copies are donated
     opt_state = parallel.replicate(tx.init(params) if opt_state is None else cb.copy_tree(opt_state))
-    x_dev, y_dev, w_dev = parallel.replicate((x, y, w))
+    # each device (and process) holds only its rows; a stream stays on the host until each chunk is read
+    x_dev, y_dev, w_dev = parallel.shard_rows((x, y, w)) if stream is None else (stream, None, None)
     if steps_per_call == "auto":
-        steps_per_call = default_steps_per_call(apply, params, x[:1])
+        steps_per_call = default_steps_per_call(apply, params, x[:1] if stream is None else stream.example[0])
     model_key, alive = _identity(model)
     common = (model_key, id(loss_fn), _fns_key(metric_fns), batch_size, parallel, steps_per_call)
     alive = (alive, loss_fn, metric_fns)
@@ -433,9 +463,10 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
                                                    shuffle, parallel, steps_per_call))
     val_run = None
     if validation is not None:
-        val_x, val_y, val_w = parallel.replicate((*validation[:2], or_ones(validation[2], len(validation[0]))))
-        val_run = _cached(("evaluate", len(val_x), *common), alive,
-                          lambda: make_evaluate(apply, loss_fn, metric_fns, len(val_x), batch_size, parallel,
+        val_x, val_y, val_w = parallel.shard_rows((*validation[:2], or_ones(validation[2], len(validation[0]))))
+        n_val = len(validation[0])
+        val_run = _cached(("evaluate", n_val, *common), alive,
+                          lambda: make_evaluate(apply, loss_fn, metric_fns, n_val, batch_size, parallel,
                                                 steps_per_call))
 
     callbacks = list(callbacks)
@@ -445,9 +476,15 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         callbacks.append(cb.ProgressBar(verbose))
     log_names = ("loss", *metric_fns)
     log_names += tuple("val_" + name for name in log_names) if val_run is not None else ()
+    callbacks = distributed.callbacks_for_this_process(callbacks)  # process 0 alone writes logs
     save = save_fn or (lambda path, p, s, e: checkpoint.save(path, {"params": p, "opt_state": s}, {"epoch": e}))
-    state = cb.TrainingState(params, opt_state, initial_epoch, epochs, log_names,
-                             save=lambda path: save(path, state.params, state.opt_state, state.epoch))
+
+    def save_state(path):
+        if distributed.is_main_process():  # every process holds the same values: one writes them
+            return save(path, state.params, state.opt_state, state.epoch)
+        return None
+
+    state = cb.TrainingState(params, opt_state, initial_epoch, epochs, log_names, save=save_state)
 
     def act(action: cb.Action | None) -> None:
         nonlocal state
@@ -460,6 +497,12 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     history, warned = History(params=params_log), False
     for callback in callbacks:
         callback.on_train_begin(state)
+    # jaxnet.orbax_checkpoint.BackupAndRestore: go on from an interrupted run's last saved epoch
+    backups = [c for c in callbacks if hasattr(c, "backup") and hasattr(c, "resume")]
+    resumed = backups[0].resume(state, key) if backups else None
+    if resumed is not None:
+        key, initial_epoch, history = resumed.key, resumed.epoch, History(**resumed.history)
+        state = dataclasses.replace(state, params=resumed.params, opt_state=resumed.opt_state, epoch=initial_epoch)
     for epoch in range(initial_epoch, epochs):
         state = dataclasses.replace(state, epoch=epoch)
         for callback in callbacks:
@@ -470,12 +513,15 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         state = dataclasses.replace(state, params=params, opt_state=opt_state)
         logs = _host_logs(sums, metric_fns, len(x))  # the one host sync of the epoch
         if val_run is not None:
-            logs.update(_host_logs(val_run(state.params, val_x, val_y, val_w), metric_fns, len(val_x), prefix="val_"))
+            logs.update(_host_logs(val_run(state.params, val_x, val_y, val_w), metric_fns, n_val, prefix="val_"))
         history.append(epoch, logs, time.perf_counter() - start)
         for callback in callbacks:
             act(callback.on_epoch_end(epoch, logs, state))
         if not (warned or state.stop_reason):  # a callback (TerminateOnNaN) that stops has said why
             warned = warn_if_diverged(logs["loss"], epoch, state.params)
+        for backup in backups:
+            backup.backup(epoch, state, key, {"history": history.history, "epoch": history.epoch,
+                                              "epoch_times": history.epoch_times})
         if state.stop_reason:
             break
     for callback in callbacks:
