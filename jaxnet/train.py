@@ -31,6 +31,7 @@ import optax
 from jaxnet import callbacks as cb
 from jaxnet import checkpoint, losses, optimizers
 from jaxnet import metrics as metrics_lib
+from jaxnet._src import inputs
 from jaxnet._src.labels import check_labels
 from jaxnet._src.loops import batch_loop, default_steps_per_call
 from jaxnet._src.parallel import DataParallel
@@ -131,23 +132,24 @@ def metric_functions(metrics: Sequence) -> dict[str, Callable]:
     return {metrics_lib.name_of(m): metrics_lib.get(m) for m in metrics}
 
 
-def check_data(x, y, what: str = "training") -> tuple[np.ndarray, np.ndarray]:
+def check_data(x, y, what: str = "training"):
     """Validate one data set: same length, not empty, finite numbers.
+
+    ``x`` and ``y`` are arrays, or tuples, lists or dicts of arrays (several inputs or outputs) that
+    share the batch axis (see ``jaxnet._src.inputs``).
+
+    Returns:
+        ``(x, y)`` with NumPy arrays as leaves.
 
     Raises:
         ValueError: naming the problem.
     """
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"{what} x and y must have a batch axis, got shapes {x.shape} and {y.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"{what} x has {len(x)} examples but y has {len(y)}; they must match")
-    if len(x) == 0:
+    x, y = inputs.as_arrays(x), inputs.as_arrays(y)
+    n_x, n_y = inputs.check(x, "x", what), inputs.check(y, "y", what)
+    if n_x != n_y:
+        raise ValueError(f"{what} x has {n_x} examples but y has {n_y}; they must match")
+    if n_x == 0:
         raise ValueError(f"the {what} data set is empty")
-    for name, arr in (("x", x), ("y", y)):
-        if jnp.issubdtype(arr.dtype, jnp.inexact) and not np.all(np.isfinite(arr)):  # bfloat16 included
-            bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-            raise ValueError(f"{what} {name} contains {bad} NaN or infinite values; clean or impute them first")
     return x, y
 
 
@@ -187,7 +189,7 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
         idx, mask, key = batch
         x, y = data
         # Each step gathers its own rows: no shuffled copy of the whole data set is ever made.
-        xb, yb, mask = parallel.shard_batch((x[idx], y[idx], mask))
+        xb, yb, mask = parallel.shard_batch((inputs.take(x, idx), inputs.take(y, idx), mask))
 
         def objective(p):
             y_pred = apply(p, xb, key=key, training=True)
@@ -231,7 +233,7 @@ def make_evaluate(apply: ApplyFn, loss_fn: Callable | None, metric_fns: dict[str
         params, sums = carry
         idx, m = batch
         x, y = data
-        xb, yb, m = parallel.shard_batch((x[idx], y[idx], m))
+        xb, yb, m = parallel.shard_batch((inputs.take(x, idx), inputs.take(y, idx), m))
         y_pred = apply(params, xb, key=None, training=False)
         new = {} if loss_fn is None else {"loss": loss_fn(y_pred, yb, sample_weight=m) * jnp.sum(m)}
         new.update(_metric_sums(metric_fns, y_pred, yb, m))
@@ -253,15 +255,15 @@ def make_predict(apply: ApplyFn, n: int, batch_size: int, steps_per_call: int | 
     batch_size, num_batches = _batches(n, batch_size)
 
     def body(params, idx, x):
-        return params, apply(params, x[idx], key=None, training=False)
+        return params, apply(params, inputs.take(x, idx), key=None, training=False)
 
     order, _ = _masked_order(jnp.arange(n), n, batch_size, num_batches)
     loop = batch_loop(body, num_batches, steps_per_call, donate_carry=False)
 
     def run(params, x):
         _, outputs = loop(params, order, x)
-        outputs = jnp.concatenate(outputs)
-        return outputs.reshape(num_batches * batch_size, *outputs.shape[2:])[:n]
+        outputs = jax.tree.map(lambda *chunks: jnp.concatenate(chunks), *outputs)  # one array per model output
+        return jax.tree.map(lambda a: a.reshape(num_batches * batch_size, *a.shape[2:])[:n], outputs)
 
     return run
 
@@ -284,35 +286,43 @@ def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", met
     x, y = check_data(x, y, "evaluation")
     metric_fns, apply = metric_functions(metrics), _apply_fn(model)
     loss_fn = None if loss is None else training_loss(loss)
-    check_labels(loss_fn, y, _output_shape(apply, params, x), "evaluation labels")
-    steps = default_steps_per_call(apply, params, x[:1])
+    _check_labels(loss_fn, y, _output_shape(apply, params, x), "evaluation labels")
+    steps = default_steps_per_call(apply, params, inputs.take(x, slice(None, 1)))
     model_key, alive = _identity(model)
-    key = ("evaluate", model_key, id(loss_fn), _fns_key(metric_fns), len(x), batch_size, steps)
+    n = inputs.num_examples(x)
+    key = ("evaluate", model_key, id(loss_fn), _fns_key(metric_fns), n, batch_size, steps)
     run = _cached(key, (alive, loss_fn, metric_fns),
-                  lambda: make_evaluate(apply, loss_fn, metric_fns, len(x), batch_size, steps_per_call=steps))
-    return _host_logs(run(params, jnp.asarray(x), jnp.asarray(y)), metric_fns)
+                  lambda: make_evaluate(apply, loss_fn, metric_fns, n, batch_size, steps_per_call=steps))
+    return _host_logs(run(params, inputs.to_device(x), inputs.to_device(y)), metric_fns)
 
 
 def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
     """The model's outputs for every example of ``x`` (inference mode), in fixed-size batches."""
-    x = np.asarray(x)
-    if x.ndim == 0 or len(x) == 0:
-        raise ValueError(f"predict needs a non-empty batch of inputs, got shape {x.shape}")
+    x = inputs.as_arrays(x)
+    if inputs.check(x, "x", "prediction") == 0:
+        raise ValueError("predict needs a non-empty batch of inputs")
     apply = _apply_fn(model)
-    steps = default_steps_per_call(apply, params, x[:1])
-    model_key, alive = _identity(model)
-    run = _cached(("predict", model_key, len(x), batch_size, steps), alive,
-                  lambda: make_predict(apply, len(x), batch_size, steps))
-    return run(params, jnp.asarray(x))
+    steps = default_steps_per_call(apply, params, inputs.take(x, slice(None, 1)))
+    model_key, alive, n = *_identity(model), inputs.num_examples(x)
+    run = _cached(("predict", model_key, n, batch_size, steps), alive,
+                  lambda: make_predict(apply, n, batch_size, steps))
+    return run(params, inputs.to_device(x))
 
 
 def _fns_key(metric_fns: dict) -> tuple:
     return tuple((name, id(fn)) for name, fn in metric_fns.items())
 
 
-def _output_shape(apply: ApplyFn, params, x) -> tuple:
-    """One example's output shape, by abstract evaluation of the model on one example."""
-    return jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params, x[:1]).shape[1:]
+def _output_shape(apply: ApplyFn, params, x) -> Any:
+    """One example's output shape (a tree of shapes for several outputs), by abstract evaluation on one example."""
+    out = jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params, inputs.take(x, slice(None, 1)))
+    return jax.tree.map(lambda a: a.shape[1:], out)
+
+
+def _check_labels(loss_fn, y, output_shape, what: str) -> None:
+    """``check_labels`` for one output; a multi-output loss checks its own targets."""
+    if not inputs.is_tree(y) and not (output_shape and isinstance(output_shape[0], tuple)):
+        check_labels(loss_fn, y, output_shape, what)
 
 
 def _host_logs(values: dict, metric_fns: dict, scale: float = 1.0, prefix: str = "") -> dict[str, float]:
@@ -324,13 +334,15 @@ def _host_logs(values: dict, metric_fns: dict, scale: float = 1.0, prefix: str =
 def _split_validation(x, y, validation_split: float):
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-    n_val = int(len(x) * validation_split)
+    n_val = int(inputs.num_examples(x) * validation_split)
     if validation_split and n_val == 0:
-        raise ValueError(f"validation_split={validation_split} leaves no validation example out of {len(x)}")
+        raise ValueError(f"validation_split={validation_split} leaves no validation example out of "
+                         f"{inputs.num_examples(x)}")
     if n_val == 0:
         return x, y, None
-    cut = len(x) - n_val  # Keras takes the last examples, before any shuffling
-    return x[:cut], y[:cut], (x[cut:], y[cut:])
+    cut = inputs.num_examples(x) - n_val  # Keras takes the last examples, before any shuffling
+    head, tail = slice(None, cut), slice(cut, None)
+    return inputs.take(x, head), inputs.take(y, head), (inputs.take(x, tail), inputs.take(y, tail))
 
 
 def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
@@ -383,31 +395,33 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         validation = check_data(*validation_data, what="validation")
     else:
         x, y, validation = _split_validation(x, y, validation_split)
-    batch_size, _ = _batches(len(x), batch_size)
+    n = inputs.num_examples(x)
+    batch_size, _ = _batches(n, batch_size)
     parallel = DataParallel.over(devices)
     parallel.check_batch_size(batch_size)
     output_shape = _output_shape(apply, params, x)
-    check_labels(loss_fn, y, output_shape, "training labels")
+    _check_labels(loss_fn, y, output_shape, "training labels")
     if validation is not None:
-        check_labels(loss_fn, validation[1], output_shape, "validation labels")
+        _check_labels(loss_fn, validation[1], output_shape, "validation labels")
 
     key = jax.random.key(0) if key is None else key
     params = parallel.replicate(cb.copy_tree(params))  # the caller's arrays stay valid: only copies are donated
     opt_state = parallel.replicate(tx.init(params) if opt_state is None else cb.copy_tree(opt_state))
     x_dev, y_dev = parallel.replicate((x, y))
     if steps_per_call == "auto":
-        steps_per_call = default_steps_per_call(apply, params, x[:1])
+        steps_per_call = default_steps_per_call(apply, params, inputs.take(x, slice(None, 1)))
     model_key, alive = _identity(model)
     common = (model_key, id(loss_fn), _fns_key(metric_fns), batch_size, parallel, steps_per_call)
     alive = (alive, loss_fn, metric_fns)
-    train_epoch = _cached(("epoch", id(tx), len(x), shuffle, *common), (alive, tx),
-                          lambda: make_train_epoch(apply, loss_fn, tx, metric_fns, len(x), batch_size, shuffle,
+    train_epoch = _cached(("epoch", id(tx), n, shuffle, *common), (alive, tx),
+                          lambda: make_train_epoch(apply, loss_fn, tx, metric_fns, n, batch_size, shuffle,
                                                    parallel, steps_per_call))
     val_run = None
     if validation is not None:
         val_x, val_y = parallel.replicate(validation)
-        val_run = _cached(("evaluate", len(val_x), *common), alive,
-                          lambda: make_evaluate(apply, loss_fn, metric_fns, len(val_x), batch_size, parallel,
+        n_val = inputs.num_examples(val_x)
+        val_run = _cached(("evaluate", n_val, *common), alive,
+                          lambda: make_evaluate(apply, loss_fn, metric_fns, n_val, batch_size, parallel,
                                                 steps_per_call))
 
     callbacks = list(callbacks)
@@ -439,7 +453,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         params, opt_state, sums = train_epoch(state.params, state.opt_state, jax.random.fold_in(key, epoch),
                                               x_dev, y_dev)
         state = dataclasses.replace(state, params=params, opt_state=opt_state)
-        logs = _host_logs(sums, metric_fns, 1.0 / len(x))  # the one host sync of the epoch
+        logs = _host_logs(sums, metric_fns, 1.0 / n)  # the one host sync of the epoch
         if val_run is not None:
             logs.update(_host_logs(val_run(state.params, val_x, val_y), metric_fns, prefix="val_"))
         history.append(epoch, logs, time.perf_counter() - start)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import jax
@@ -22,7 +21,7 @@ import numpy as np
 import optax
 
 from jaxnet import callbacks as callbacks_lib
-from jaxnet import checkpoint, optimizers, summary, train
+from jaxnet import checkpoint, functional, optimizers, summary, train
 from jaxnet import metrics as metrics_lib
 from jaxnet import model as model_lib
 from jaxnet._src import serialize
@@ -31,22 +30,14 @@ from jaxnet.layers import Layer
 
 def ordered_weights(network: Layer, params: Any) -> list:
     """The parameter arrays in layer order, kernel before bias (Keras' ``get_weights`` order)."""
-    if isinstance(network, model_lib._Container):
+    if isinstance(network, (model_lib._Container, functional.Functional)):
         return [w for name, child in zip(network.names, network.layers) for w in ordered_weights(child, params[name])]
     return [params[k] for k in sorted(params, key=lambda k: (k != "w", k))]
 
 
-@dataclass(frozen=True)
-class Input:
-    """``keras.Input(shape=(784,))``: as the first element of a Sequential, it gives the input shape.
-
-    Arguments:
-        shape: one example's shape, without the batch axis.
-        name: ignored (kept for Keras' signature).
-    """
-
-    shape: tuple
-    name: str | None = None
+def _is_input(obj) -> bool:
+    """True for a ``keras.Input(shape)`` tensor."""
+    return isinstance(obj, functional.Tensor) and isinstance(obj.call.layer, functional.InputLayer)
 
 
 def _first_layer_shape(layers: Sequence) -> tuple | None:
@@ -92,7 +83,7 @@ class Sequential:
     def __init__(self, layers: Sequence[Layer] = (), *, input_shape: tuple | None = None, name: str | None = None,
                  seed: int = 0):
         layers = list(layers)
-        if layers and isinstance(layers[0], Input):
+        if layers and _is_input(layers[0]):
             input_shape = input_shape or layers.pop(0).shape
         if input_shape is None:
             input_shape = _first_layer_shape(layers)
@@ -128,11 +119,11 @@ class Sequential:
                 return layer
         raise ValueError(f"no layer named {name!r}; the layers are: {', '.join(self.network.names)}")
 
-    def add(self, layer: Layer | Input) -> None:
+    def add(self, layer: Layer | functional.Tensor) -> None:
         """Append a layer (before the weights exist); a first ``keras.Input`` or ``input_shape=`` sets the input."""
         if self.params is not None:
             raise ValueError("cannot add layers after the model is built")
-        if isinstance(layer, Input):
+        if _is_input(layer):
             if self.network.layers:
                 raise ValueError("keras.Input can only come first")
             self.input_shape = tuple(layer.shape)
@@ -141,6 +132,10 @@ class Sequential:
         self.network = model_lib.Sequential([*self.network.layers, layer], name=self.network.name)
         shape = self.input_shape or (_first_layer_shape([layer]) if first else None)
         self.input_shape = shape
+
+    def __call__(self, inputs):
+        """Call the model on symbolic tensors, as a layer of a functional model (``keras.Model``)."""
+        return functional.call(self.network, inputs)
 
     def build(self, input_shape: tuple) -> None:
         """Create the parameters for examples of ``input_shape``."""
@@ -316,8 +311,13 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
         raise checkpoint.CheckpointError(f"{os.fspath(path)!r} holds weights but no architecture: "
                                          "it was not written by Sequential.save")
     network = serialize.from_config(meta["architecture"])
-    model = Sequential(network.layers, name=network.name)
-    model.input_shape = tuple(meta["input_shape"])
+    if isinstance(network, functional.Functional):
+        from jaxnet.keras.functional import Model  # the functional face builds on this module
+
+        model = Model(network=network)
+    else:
+        model = Sequential(network.layers, name=network.name)
+        model.input_shape = tuple(meta["input_shape"])
     template = jax.eval_shape(lambda k: network.init(k, model.input_shape), jax.random.key(0))
     model.params = checkpoint.restore(template, leaves["params"], "parameters")
     config = meta.get("compile")
