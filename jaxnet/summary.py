@@ -106,28 +106,24 @@ def graph_table(model) -> str:
         model: a ``jaxnet.functional.Functional``.
 
     Returns:
-        One row per layer call (a layer called twice has a row per call, its parameters counted once):
-        name (type), output shape, parameter count, and the ``layer[call][output]`` it was called on.
+        One row per layer: name (type), output shape (of its first call), parameter count, and every
+        ``layer[call][output]`` it was called on (a shared layer lists all its calls).
     """
     widths = _GRAPH_WIDTHS
-    in_shapes, counted = model.node_input_shapes(), set()
+    in_shapes, total = model.node_input_shapes(), 0
     lines = [f'Model: "{model.name or model.default_name}"', _rule("┏", "┳", "┓", "━", widths),
              _row(("Layer (type)", "Output Shape", "Param #", "Connected to"), "┃", "┃", "┃", widths),
              _rule("┡", "╇", "┩", "━", widths)]
-    total = 0
-    for node, (layer_index, args) in enumerate(model.nodes):
-        layer = model.layers[layer_index]
-        shape = layer.shape if args is None else layer.output_shape(in_shapes[node])
-        count = 0
-        if args is not None and layer_index not in counted:
-            count = count_params(param_shapes(layer, in_shapes[node]))
-            counted.add(layer_index)
+    for layer_index, (name, layer) in enumerate(zip(model.names, model.layers)):
+        calls = [node for node, (index, _) in enumerate(model.nodes) if index == layer_index]
+        args = model.nodes[calls[0]][1]
+        shape = layer.shape if args is None else layer.output_shape(in_shapes[calls[0]])
+        count = 0 if args is None else count_params(param_shapes(layer, in_shapes[calls[0]]))
         total += count
-        links = [f"{name}[{call}][{index}]" for name, call, index in model.inbound(node)]
-        cells = [_wrap(f"{model.names[layer_index]} ({type(layer).__name__})", widths[0] - 2),
-                 _wrap(format_shape(shape), widths[1] - 2), [f"{count:,}"],
-                 _wrap(", ".join(links) or "-", widths[3] - 2)]
-        if node:
+        links = [f"{source}[{call}][{index}]" for node in calls for source, call, index in model.inbound(node)]
+        cells = [_wrap(f"{name} ({type(layer).__name__})", widths[0] - 2), _wrap(format_shape(shape), widths[1] - 2),
+                 [f"{count:,}"], _wrap(", ".join(links) or "-", widths[3] - 2)]
+        if layer_index:
             lines.append(_rule("├", "┼", "┤", "─", widths))
         for i in range(max(map(len, cells))):
             lines.append(_row([c[i] if i < len(c) else "" for c in cells], widths=widths))

@@ -236,8 +236,11 @@ class Sequential:
         config = self._require_compiled("evaluate")
         result = train.evaluate(self.network, self._built("evaluate"), x, y, loss=config["loss"],
                                 metrics=self._metrics(config["metrics"]), batch_size=batch_size)
-        if return_dict:
-            return result
+        return result if return_dict else self._as_keras_result(result)
+
+    @staticmethod
+    def _as_keras_result(result: dict):
+        """``evaluate``'s dict as Keras returns it: a float for the loss alone, else a list."""
         values = [float(v) for v in result.values()]
         return values[0] if len(values) == 1 else values
 

@@ -147,9 +147,14 @@ class Model(_model.Sequential):
             validation_data = (validation_data[0], self._targets(validation_data[1]))
         return super().fit(x, self._targets(y), validation_data=validation_data, **kwargs)
 
-    def evaluate(self, x, y, **kwargs):
-        """As ``Sequential.evaluate``: the total loss, then each output's loss and metrics, in Keras' order."""
-        return super().evaluate(x, self._targets(y), **kwargs)
+    def evaluate(self, x, y, *, return_dict: bool = False, **kwargs):
+        """As ``Sequential.evaluate``; for several outputs the list is Keras': the total loss, each output's
+        loss in output order, then the per-output metrics sorted by name."""
+        result = super().evaluate(x, self._targets(y), return_dict=True, **kwargs)
+        if return_dict or not self._multi_output:
+            return result if return_dict else super()._as_keras_result(result)
+        first = ["loss", *(f"{name}_loss" for name in self.output_names)]
+        return [result[k] for k in first] + [result[k] for k in sorted(set(result) - set(first))]
 
     def predict(self, x, **kwargs):
         """The outputs: one NumPy array, or a list of them for several outputs (as Keras)."""
