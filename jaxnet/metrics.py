@@ -28,6 +28,13 @@ def accuracy(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
     return per_example_mean((predicted == labels).astype(jnp.float32))
 
 
+def sparse_categorical_accuracy(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
+    """Keras' sparse_categorical_accuracy: 1.0 where the arg-max class is the integer label, per example."""
+    y_pred = jnp.asarray(y_pred)
+    predicted = jnp.argmax(y_pred, axis=-1)
+    return per_example_mean((predicted == jnp.asarray(y_true).reshape(predicted.shape)).astype(jnp.float32))
+
+
 def mean_absolute_error(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
     """|y_pred - y_true| averaged within each example."""
     y_pred = jnp.asarray(y_pred)
@@ -41,7 +48,7 @@ def mean_squared_error(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
 
 
 REGISTRY: dict[str, Metric] = {
-    "accuracy": accuracy, "acc": accuracy,
+    "accuracy": accuracy, "acc": accuracy, "sparse_categorical_accuracy": sparse_categorical_accuracy,
     "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
     "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
 }

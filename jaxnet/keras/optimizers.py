@@ -14,9 +14,31 @@ as small as epsilon (about 1e-7), i.e. approximately.
 """
 from __future__ import annotations
 
+import functools
+import warnings
+
 import optax
 
 
+def _accepts_lr(optimizer):
+    """Take tf.keras 2's ``lr=`` as ``learning_rate=`` (the notes write ``SGD(lr=1e-3)``), warning as it did.
+
+    Keras 3 rejects ``lr``; tf.keras 2, which the course notes were written for, accepted it.
+    """
+    @functools.wraps(optimizer)
+    def build(*args, lr=None, **kwargs):
+        if lr is not None:
+            if args or "learning_rate" in kwargs:
+                raise TypeError(f"{optimizer.__name__} got both lr= and learning_rate=; give learning_rate= only")
+            warnings.warn("the `lr` argument is deprecated, use `learning_rate` instead", DeprecationWarning,
+                          stacklevel=2)
+            kwargs["learning_rate"] = lr
+        return optimizer(*args, **kwargs)
+
+    return build
+
+
+@_accepts_lr
 def SGD(learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False) -> optax.GradientTransformation:
     """Stochastic gradient descent, with optional (Nesterov) momentum.
 
@@ -31,6 +53,7 @@ def SGD(learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False) -> op
     return optax.sgd(learning_rate, momentum=momentum or None, nesterov=nesterov)
 
 
+@_accepts_lr
 def Adagrad(learning_rate=0.001, initial_accumulator_value: float = 0.1,
             epsilon: float = 1e-7) -> optax.GradientTransformation:
     """Adagrad: per-parameter rates shrinking with the sum of squared gradients.
@@ -46,6 +69,7 @@ def Adagrad(learning_rate=0.001, initial_accumulator_value: float = 0.1,
     return optax.adagrad(learning_rate, initial_accumulator_value=initial_accumulator_value, eps=epsilon)
 
 
+@_accepts_lr
 def RMSprop(learning_rate=0.001, rho: float = 0.9, momentum: float = 0.0,
             epsilon: float = 1e-7) -> optax.GradientTransformation:
     """RMSprop: steps divided by a moving root mean square of the gradients.
@@ -62,6 +86,7 @@ def RMSprop(learning_rate=0.001, rho: float = 0.9, momentum: float = 0.0,
     return optax.rmsprop(learning_rate, decay=rho, eps=epsilon, eps_in_sqrt=False, momentum=momentum or None)
 
 
+@_accepts_lr
 def Adam(learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
          epsilon: float = 1e-7) -> optax.GradientTransformation:
     """Adam: bias-corrected moving averages of the gradients and their squares.
