@@ -25,6 +25,7 @@ from jaxnet import checkpoint, functional, optimizers, summary, train
 from jaxnet import metrics as metrics_lib
 from jaxnet import model as model_lib
 from jaxnet._src import serialize
+from jaxnet.keras import optimizers as keras_optimizers
 from jaxnet.layers import Layer
 
 
@@ -274,7 +275,9 @@ class Sequential:
         config = self._compiled
         optimizer = None if config is None else config["optimizer"]
         if optimizer is not None and not isinstance(optimizer, str):
-            optimizer = "custom"  # an Optax transformation cannot be written as JSON; load_model asks for it
+            # keras.optimizers.SGD(...) & co. are saved as their Keras config; another Optax transformation
+            # cannot be written as JSON, so load_model asks for it
+            optimizer = getattr(optimizer, "keras_config", None) or "custom"
         meta = {"architecture": serialize.to_config(self.network), "input_shape": list(self.input_shape),
                 "compile": None if config is None else {**config, "optimizer": optimizer,
                                                         "learning_rate": _json_rate(config["learning_rate"])},
@@ -330,6 +333,8 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
                 raise ValueError("this model was compiled with an Optax transformation: pass it as "
                                  "load_model(path, optimizer=...) to restore the optimizer state")
             config = {**config, "optimizer": optimizer}
+        elif isinstance(config["optimizer"], dict):
+            config = {**config, "optimizer": keras_optimizers.deserialize(config["optimizer"])}
         model.compile(**config)
         if "opt_state" in leaves:
             tx = optimizers.get(config["optimizer"], config["learning_rate"])
