@@ -271,8 +271,12 @@ class Sequential:
         replacement = {id(old): jax.numpy.asarray(new, old.dtype) for new, old in zip(weights, current)}
         self.params = jax.tree.map(lambda leaf: replacement[id(leaf)], params)
 
+    def _compile_config(self) -> dict | None:
+        """The compile arguments a saved model is compiled with again by ``load_model``."""
+        return self._compiled
+
     def _save(self, path, params, opt_state, epoch=None) -> os.PathLike:
-        config = self._compiled
+        config = self._compile_config()
         optimizer = None if config is None else config["optimizer"]
         if optimizer is not None and not isinstance(optimizer, str):
             # keras.optimizers.SGD(...) & co. are saved as their Keras config; another Optax transformation

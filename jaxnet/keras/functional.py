@@ -63,7 +63,7 @@ class Model(_model.Sequential):
         self.network = network or functional.Functional(inputs, outputs, name=name)
         shapes = [layer.shape for layer in self.network.input_layers]
         self.input_shape = shapes[0] if len(shapes) == 1 else tuple(shapes)
-        self._losses: Callable | None = None
+        self._compile_args: dict = {}
 
     @property
     def name(self) -> str:
@@ -98,6 +98,7 @@ class Model(_model.Sequential):
             learning_rate: for an optimizer given by name.
             loss_weights: the weight of each output's loss in the total (a list or a dict); 1 each by default.
         """
+        self._compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights}
         if not self._multi_output:
             if loss_weights is not None:
                 weight = _per_output(loss_weights, self.output_names, "loss_weights")[0]
@@ -125,6 +126,10 @@ class Model(_model.Sequential):
                 fn = _model._logged_as_spelled(metric)
                 logs.append(_named(lambda p, t, i=i, fn=fn: fn(p[i], t[i]), f"{name}_{train.metrics_lib.name_of(fn)}"))
         super().compile(optimizer, _named(total, "loss"), logs, learning_rate)
+
+    def _compile_config(self) -> dict | None:
+        """The arguments ``compile`` was given (its wrapped losses and metrics cannot be saved as JSON)."""
+        return None if self._compiled is None else {**self._compiled, **self._compile_args}
 
     def _targets(self, y: Any) -> Any:
         """Targets for several outputs as a tuple in output order (from a list, tuple or dict by output name)."""

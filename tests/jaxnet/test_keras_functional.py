@@ -126,6 +126,18 @@ def test_save_and_load_model_predict_the_same(tmp_path, data):
     assert isinstance(loaded, keras.Model) and loaded.layers[3].__class__ is Concatenate
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     assert loaded.evaluate(x, y) == pytest.approx(model.evaluate(x, y))
+    # several outputs: the per-output losses, weights and metrics are saved as they were given
+    two = _wide_and_deep(keras, "two")
+    two.compile(loss=["mse", "mae"], loss_weights={"aux_output": 0.5}, metrics={"aux_output": ["mse"]},
+                optimizer=keras.optimizers.SGD(lr=0.01, momentum=0.9))
+    inputs, targets = (x[:, :5], x[:, 2:]), [y, y]
+    two.fit(inputs, targets, epochs=1, verbose=0)
+    two.save(tmp_path / "two.npz")
+    loaded = keras.models.load_model(tmp_path / "two.npz")
+    assert loaded.evaluate(inputs, targets, return_dict=True) == pytest.approx(
+        two.evaluate(inputs, targets, return_dict=True))
+    assert loaded.fit(inputs, targets, epochs=1, verbose=0).history.keys() == {
+        "loss", "main_output_loss", "aux_output_loss", "aux_output_mse"}
 
 
 def test_sequential_and_shared_layers_called_on_tensors(rng):

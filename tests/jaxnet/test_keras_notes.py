@@ -16,6 +16,8 @@ How the cells are run:
   the two size literals the notes hard-code in ``reshape`` (60000 -> ``SMALL[0]``, 10000 ->
   ``SMALL[1]``); the slow test runs the full-size sets with those literals untouched.
 - ``epochs=<n>`` literals are patched to ``epochs=1`` (``shrink``); nothing else is changed.
+- The three heaviest sessions (000's MNIST MLP, 001's Fashion-MNIST MLP with plot_model, 004's
+  Fashion-MNIST CNN/MLP) are marked slow, to keep ``make test`` short; ``make test-slow`` runs them.
 - Keras 3 (JAX backend) is the reference: each model is built again from the same cell with Keras,
   given the same weights, and compared on predictions, ``evaluate`` and one training step (logs
   and updated weights, i.e. the gradients). Where Keras 3 itself cannot run the notes' line
@@ -501,6 +503,7 @@ def _reference(*cells: str, namespace: dict):
 
 # --- the tests -----------------------------------------------------------------------------------
 
+@pytest.mark.slow  # the heaviest cells: run by make test-slow
 def test_000_mnist_mlp(notes, K):
     out = notes.run(*NOTES_000[:6])
     assert notes["train_x"].shape == (SMALL[0], 28, 28) and notes["train_x"].dtype == np.uint8
@@ -523,6 +526,7 @@ def test_000_mnist_mlp(notes, K):
     assert_inference_matches(notes["md"], _reference(NOTES_000_DROPOUT, namespace=notes.ns), x)
 
 
+@pytest.mark.slow  # the heaviest cells: run by make test-slow
 def test_001_fashion_mlp_with_plot_model(notes, K):
     pytest.importorskip("graphviz")
     out = notes.run(NOTES_001_SETUP, NOTES_001_FASHION, NOTES_001_COMPILE)
@@ -622,6 +626,7 @@ def test_004_mnist_boston_cifar(notes, K):
     assert_inference_matches(notes["model"], reference, notes["x_test"][:50], notes["y_test"][:50])
 
 
+@pytest.mark.slow  # the heaviest cells: run by make test-slow
 def test_004_fashion_cnn_and_mlp_save_and_restore(notes, K):
     notes.run(NOTES_004_FASHION, NOTES_004_CNN)
     assert notes["x_train"].shape == (SMALL[0], 28, 28, 1)
