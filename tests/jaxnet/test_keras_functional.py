@@ -1,5 +1,7 @@
 """The functional API (``keras.Input``, layer calls, ``keras.Model``) against Keras 3 with copied weights,
 and pytrees of inputs through ``jaxnet.fit``."""
+import re
+
 import jax
 import numpy as np
 import pytest
@@ -204,3 +206,14 @@ def test_clear_errors():
         model.predict(np.ones((2, 3)))
     with pytest.raises(TypeError, match="cannot add layers"):
         model.add(Dense(1))
+
+
+def test_plot_model_draws_the_graph():
+    pytest.importorskip("graphviz")
+    from graphviz_tools import plot_model
+    model = _wide_and_deep(keras, "two")
+    source = plot_model(model.network, model.input_shape).source
+    boxes = dict(re.findall(r"(layer\d+) \[label=<.*?<b>(\w+) \(", source))
+    edges = {(boxes[a], boxes[b]) for a, b in re.findall(r"(layer\d+) -> (layer\d+)", source)}
+    assert edges == {("deep_input", "hidden1"), ("hidden1", "hidden2"), ("wide_input", "concat"),
+                     ("hidden2", "concat"), ("concat", "main_output"), ("hidden2", "aux_output")}
