@@ -16,11 +16,12 @@ import jax.numpy as jnp
 
 from graphviz_tools.render import Digraph, check_rankdir
 from jaxnet import activations
+from jaxnet.functional import Functional
 from jaxnet.layers import Layer, Shape
 from jaxnet.model import Branch, Parallel, Sequential
 from jaxnet.summary import count_params, format_shape, param_shapes
 
-CONTAINERS = (Sequential, Branch, Parallel)
+CONTAINERS = (Sequential, Branch, Parallel, Functional)
 SPLINES = ("ortho", "curved", "polyline", "spline", "line", "true", "false", "none")
 
 
@@ -69,6 +70,13 @@ class _ModelPlot:
         graph.node(node_id, _box_label(title, rows), shape="plaintext", tooltip=tooltip)
         return node_id
 
+    def input_box(self, graph, name: str, shape: Shape, dtype) -> str:
+        """Keras' InputLayer box: only an output shape (and dtype)."""
+        rows = [f"Output shape: {format_shape(shape)}"] if self.facts.show_shapes else []
+        rows += [f"Output dtype: {jnp.dtype(dtype)}"] if self.facts.show_dtype else []
+        title = f"{name} (InputLayer)" if self.facts.show_layer_names else "InputLayer"
+        return self.box(graph, title, rows, "\\n".join([f"{name} (InputLayer)", *rows]))
+
     def rows(self, layer: Layer, shape, out_shape, dtype, out_dtype) -> list[str]:
         """One row per fact, worded as Keras 3 words them."""
         rows = []
@@ -101,7 +109,10 @@ class _ModelPlot:
         return [node], out_shape, out_dtype
 
     def children(self, graph, prefix: str, container, shape, dtype, inputs: list[str]):
-        """A container's layers: chained for a Sequential, side by side for a Branch or Parallel."""
+        """A container's layers: chained for a Sequential, side by side for a Branch or Parallel, as called
+        for a functional model."""
+        if isinstance(container, Functional):
+            return self.graph(graph, prefix, container, dtype, inputs)
         if isinstance(container, Sequential):
             for name, child in zip(container.names, container.layers):
                 inputs, shape, dtype = self.draw(graph, prefix + name, child, shape, dtype, inputs)
@@ -118,15 +129,52 @@ class _ModelPlot:
             dtypes.append(out_dtype)
         return outputs, tuple(shapes), tuple(dtypes)
 
+    def graph(self, graph, prefix: str, model: Functional, dtype, inputs: list[str]):
+        """A functional model's calls, each fed by the boxes of its arguments; its InputLayers are drawn as
+        Keras' input boxes unless ``inputs`` feeds them. Returns (output nodes, shapes, dtypes)."""
+        in_shapes, values, dtypes = model.node_input_shapes(), [], []
+        feed, input_dtypes = iter(inputs), iter(dtype if model.num_inputs > 1 else (dtype,))
+        for node, (layer_index, args) in enumerate(model.nodes):
+            name, layer = model.names[layer_index], model.layers[layer_index]
+            if args is None:
+                fed, input_dtype = next(feed, None), next(input_dtypes)
+                values.append([fed or self.input_box(graph, prefix + name, layer.shape, input_dtype)])
+                dtypes.append(input_dtype)
+                continue
+            refs = list(args) if isinstance(args, (list, tuple)) else [args]
+            sources = [src for r in refs for src in _pick(values, r)]
+            arg_dtypes = [_pick_dtype(dtypes, r) for r in refs]
+            out, _, out_dtype = self.draw(graph, prefix + name, layer, in_shapes[node],
+                                          tuple(arg_dtypes) if isinstance(args, (list, tuple)) else arg_dtypes[0],
+                                          sources)
+            values.append(out)
+            dtypes.append(out_dtype)
+        outputs = [src for r in model.outputs for src in _pick(values, r)]
+        out_dtypes = tuple(_pick_dtype(dtypes, r) for r in model.outputs)
+        shape = model.output_shape(tuple(layer.shape for layer in model.input_layers) if model.num_inputs > 1
+                                   else model.input_layers[0].shape)
+        return outputs, shape, out_dtypes[0] if model.single_output else out_dtypes
 
-def plot_model(model: Sequential, input_shape: Shape, *, show_shapes: bool = False, show_dtype: bool = False,
-               show_layer_names: bool = True, rankdir: str = "TB", expand_nested: bool = False, dpi: int = 200,
-               show_layer_activations: bool = False, show_params: bool = False, splines: str = "ortho",
-               input_dtype=jnp.float32) -> Digraph:
+
+def _pick(values: list, ref) -> list:
+    """The boxes a reference reads: one output of a layer drawn as several boxes, else all its boxes."""
+    boxes = values[ref.node]
+    return [boxes[ref.index]] if ref.index is not None and len(boxes) > 1 else boxes
+
+
+def _pick_dtype(dtypes: list, ref):
+    dtype = dtypes[ref.node]
+    return dtype[ref.index] if ref.index is not None and isinstance(dtype, tuple) else dtype
+
+
+def plot_model(model: Sequential | Functional, input_shape: Shape, *, show_shapes: bool = False,
+               show_dtype: bool = False, show_layer_names: bool = True, rankdir: str = "TB",
+               expand_nested: bool = False, dpi: int = 200, show_layer_activations: bool = False,
+               show_params: bool = False, splines: str = "ortho", input_dtype=jnp.float32) -> Digraph:
     """Draw a jaxnet model as Keras 3's ``plot_model`` draws a Keras one, and return the graph.
 
     Arguments:
-        model: a Sequential (Branch, Parallel and Sequential may nest inside it).
+        model: a Sequential (Branch, Parallel and Sequential may nest inside it) or a functional model.
         input_shape: one example's shape without the batch axis; a tuple of shapes when the first layer is
             a Parallel taking several inputs.
         show_shapes: rows "Input shape: (None, ...)" and "Output shape: (None, ...)".
@@ -148,9 +196,9 @@ def plot_model(model: Sequential, input_shape: Shape, *, show_shapes: bool = Fal
         raise ValueError(f"splines must be one of {', '.join(SPLINES)}, got {splines!r}")
     if not isinstance(dpi, (int, float)) or dpi <= 0:
         raise ValueError(f"dpi must be a positive number, got {dpi!r}")
-    if not isinstance(model, Sequential):
-        raise TypeError(f"plot_model draws a jaxnet Sequential, got {type(model).__name__}: wrap the layer in "
-                        "Sequential([...])")
+    if not isinstance(model, (Sequential, Functional)):
+        raise TypeError(f"plot_model draws a jaxnet Sequential or functional model, got {type(model).__name__}: "
+                        "wrap the layer in Sequential([...])")
     input_shape = tuple(input_shape)
     plot = _ModelPlot(_Facts(show_shapes, show_dtype, show_layer_names, show_layer_activations, show_params),
                       expand_nested)
@@ -158,15 +206,15 @@ def plot_model(model: Sequential, input_shape: Shape, *, show_shapes: bool = Fal
     plot.dot.attr(rankdir=rankdir, splines=splines, concentrate="true", fontname="Helvetica")
     plot.dot.attr("node", fontname="Helvetica", fontsize="12")
     plot.dot.attr("edge", penwidth="2")
+    if isinstance(model, Functional):  # its InputLayers are drawn with their own names
+        dtypes = tuple(jnp.dtype(input_dtype) for _ in model.input_layers)
+        plot.graph(plot.dot, "", model, dtypes if model.num_inputs > 1 else dtypes[0], [])
+        return plot.dot
     several = bool(model.layers) and isinstance(model.layers[0], Parallel)
     shapes = input_shape if several else (input_shape,)
     inputs = []
     for i, shape in enumerate(shapes):  # Keras' InputLayer boxes: only an output shape
-        name = "input_layer" + (f"_{i}" if i else "")
-        rows = [f"Output shape: {format_shape(shape)}"] if show_shapes else []
-        rows += [f"Output dtype: {jnp.dtype(input_dtype)}"] if show_dtype else []
-        title = f"{name} (InputLayer)" if show_layer_names else "InputLayer"
-        inputs.append(plot.box(plot.dot, title, rows, "\\n".join([f"{name} (InputLayer)", *rows])))
+        inputs.append(plot.input_box(plot.dot, "input_layer" + (f"_{i}" if i else ""), shape, input_dtype))
     dtype = tuple([jnp.dtype(input_dtype)] * len(shapes)) if several else jnp.dtype(input_dtype)
     plot.children(plot.dot, "", model, input_shape, dtype, inputs)
     return plot.dot

@@ -88,6 +88,12 @@ class Layer:
         del mask
         return self.apply(params, x, key=key, training=training), {}
 
+    def __call__(self, inputs: Any):
+        """Keras' functional API: ``Dense(30)(tensor)`` records a call on symbolic tensors (``jaxnet.functional``)."""
+        from jaxnet import functional  # functional builds on this module
+
+        return functional.call(self, inputs)
+
 
 def check_shape(shape: Any) -> Shape:
     """One example's shape as a tuple of positive ints (or a tuple of such shapes, for several inputs).

@@ -29,6 +29,13 @@ def accuracy(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
     return per_example_mean((predicted == labels).astype(jnp.float32))
 
 
+def sparse_categorical_accuracy(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
+    """Keras' sparse_categorical_accuracy: 1.0 where the arg-max class is the integer label, per example."""
+    y_pred = jnp.asarray(y_pred)
+    predicted = jnp.argmax(y_pred, axis=-1)
+    return per_example_mean((predicted == jnp.asarray(y_true).reshape(predicted.shape)).astype(jnp.float32))
+
+
 def mean_absolute_error(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
     """|y_pred - y_true| averaged within each example."""
     y_pred = jnp.asarray(y_pred)
@@ -51,12 +58,6 @@ def binary_accuracy(y_pred: jax.Array, y_true: jax.Array, threshold: float = 0.5
 def categorical_accuracy(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
     """Keras' categorical_accuracy: 1.0 where argmax(y_pred) is argmax of the one-hot target."""
     return (jnp.argmax(y_pred, axis=-1) == jnp.argmax(y_true, axis=-1)).astype(jnp.float32)
-
-
-def sparse_categorical_accuracy(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
-    """Keras' sparse_categorical_accuracy: 1.0 where argmax(y_pred) is the integer label ((N,) or (N, 1))."""
-    predicted = jnp.argmax(y_pred, axis=-1)
-    return (predicted == jnp.asarray(y_true).reshape(predicted.shape)).astype(jnp.float32)
 
 
 def top_k_categorical_accuracy(y_pred: jax.Array, y_true: jax.Array, k: int = 5) -> jax.Array:
@@ -82,12 +83,11 @@ def from_loss(loss: Callable) -> Metric:
 
 
 REGISTRY: dict[str, Metric] = {
-    "accuracy": accuracy, "acc": accuracy,
+    "accuracy": accuracy, "acc": accuracy, "sparse_categorical_accuracy": sparse_categorical_accuracy,
     "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
     "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
     "binary_accuracy": binary_accuracy,
     "categorical_accuracy": categorical_accuracy,
-    "sparse_categorical_accuracy": sparse_categorical_accuracy,
     "top_k_categorical_accuracy": top_k_categorical_accuracy,
     "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
     **{name: from_loss(losses.get(name)) for name in (

@@ -32,7 +32,7 @@ import optax
 from jaxnet import callbacks as cb
 from jaxnet import checkpoint, losses, optimizers
 from jaxnet import metrics as metrics_lib
-from jaxnet._src import distributed, streaming
+from jaxnet._src import distributed, inputs, streaming
 from jaxnet._src.checks import check_data, check_fit_arguments, check_inputs, warn_if_diverged
 from jaxnet._src.labels import check_labels
 from jaxnet._src.loops import batch_loop, default_steps_per_call
@@ -199,7 +199,7 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
         idx, mask, key = batch
         x, y, w = data
         # Each step gathers its own rows: no shuffled copy of the whole data set is ever made.
-        xb, yb, wb, mask = parallel.shard_batch((x[idx], y[idx], w[idx], mask))
+        xb, yb, wb, mask = parallel.shard_batch((inputs.take(x, idx), inputs.take(y, idx), w[idx], mask))
 
         def objective(p):
             y_pred, state = apply(p, xb, key=key, training=True, mask=mask)
@@ -254,7 +254,7 @@ def make_evaluate(apply: ApplyFn, loss_fn: Callable | None, metric_fns: dict[str
         params, sums = carry
         idx, m = batch
         x, y, w = data
-        xb, yb, wb, m = parallel.shard_batch((x[idx], y[idx], w[idx], m))
+        xb, yb, wb, m = parallel.shard_batch((inputs.take(x, idx), inputs.take(y, idx), w[idx], m))
         y_pred = apply(params, xb, key=None, training=False)
         new = {} if loss_fn is None else {"loss": loss_fn(y_pred, yb, sample_weight=loss_weights(m, wb)) * jnp.sum(m)}
         new.update(metric_sums(metric_fns, y_pred, yb, m, wb))
@@ -276,15 +276,15 @@ def make_predict(apply: ApplyFn, n: int, batch_size: int, steps_per_call: int | 
     batch_size, num_batches = _batches(n, batch_size)
 
     def body(params, idx, x):
-        return params, apply(params, x[idx], key=None, training=False)
+        return params, apply(params, inputs.take(x, idx), key=None, training=False)
 
     order, _ = _masked_order(jnp.arange(n), n, batch_size, num_batches)
     loop = batch_loop(body, num_batches, steps_per_call, donate_carry=False)
 
     def run(params, x):
         _, outputs = loop(params, order, x)
-        outputs = jnp.concatenate(outputs)
-        return outputs.reshape(num_batches * batch_size, *outputs.shape[2:])[:n]
+        outputs = jax.tree.map(lambda *chunks: jnp.concatenate(chunks), *outputs)  # one array per model output
+        return jax.tree.map(lambda a: a.reshape(num_batches * batch_size, *a.shape[2:])[:n], outputs)
 
     return run
 
@@ -308,16 +308,17 @@ def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", met
         ``{"loss": ..., "accuracy": ...}`` as Python floats.
     """
     x, y = check_data(x, y, "evaluation")
-    w = or_ones(example_weights(y, sample_weight, what="evaluation"), len(x))
+    w = or_ones(example_weights(y, sample_weight, what="evaluation"), inputs.num_examples(x))
     metric_fns, apply = metric_functions(metrics, weighted_metrics), _apply_fn(model)
     loss_fn = None if loss is None else training_loss(loss)
-    check_labels(loss_fn, y, _output_shape(apply, params, x), "evaluation labels")
-    steps = default_steps_per_call(apply, params, x[:1])
+    _check_labels(loss_fn, y, _output_shape(apply, params, x), "evaluation labels")
+    steps = default_steps_per_call(apply, params, inputs.take(x, slice(None, 1)))
     model_key, alive = _identity(model)
-    key = ("evaluate", model_key, id(loss_fn), _fns_key(metric_fns), len(x), batch_size, steps)
+    n = inputs.num_examples(x)
+    key = ("evaluate", model_key, id(loss_fn), _fns_key(metric_fns), n, batch_size, steps)
     run = _cached(key, (alive, loss_fn, metric_fns),
-                  lambda: make_evaluate(apply, loss_fn, metric_fns, len(x), batch_size, steps_per_call=steps))
-    return _host_logs(run(params, *jax.device_put((x, y, w))), metric_fns, len(x))
+                  lambda: make_evaluate(apply, loss_fn, metric_fns, n, batch_size, steps_per_call=steps))
+    return _host_logs(run(params, *jax.device_put((x, y, w))), metric_fns, n)
 
 
 def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
@@ -325,10 +326,10 @@ def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
     x = check_inputs(x)
     apply = _apply_fn(model)
     _output_shape(apply, params, x)  # a clear error, naming x's shape, before anything is compiled
-    steps = default_steps_per_call(apply, params, x[:1])
-    model_key, alive = _identity(model)
-    run = _cached(("predict", model_key, len(x), batch_size, steps), alive,
-                  lambda: make_predict(apply, len(x), batch_size, steps))
+    steps = default_steps_per_call(apply, params, inputs.take(x, slice(None, 1)))
+    model_key, alive, n = *_identity(model), inputs.num_examples(x)
+    run = _cached(("predict", model_key, n, batch_size, steps), alive,
+                  lambda: make_predict(apply, n, batch_size, steps))
     return run(params, jax.device_put(x))
 
 
@@ -336,19 +337,26 @@ def _fns_key(metric_fns: dict) -> tuple:
     return tuple((name, id(fn)) for name, fn in metric_fns.items())
 
 
-def _output_shape(apply: ApplyFn, params, x) -> tuple:
-    """One example's output shape, by abstract evaluation of the model on one example.
+def _output_shape(apply: ApplyFn, params, x) -> Any:
+    """One example's output shape (a tree of shapes for several outputs), by abstract evaluation on one example.
 
     Raises:
         ValueError: naming the user's input shape when the model cannot run on it (or on these parameters).
     """
     try:
-        out = jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params, x[:1])
+        out = jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params,
+                             inputs.take(x, slice(None, 1)))
     except (ValueError, TypeError, KeyError) as err:
-        hint = "; for a single example pass x[None]" if x.ndim == 1 else ""
-        raise ValueError(f"the model cannot run on x of shape {tuple(x.shape)} (batch axis first, so one example "
-                         f"is {tuple(x.shape[1:])}{hint}): {err}") from None
-    return out.shape[1:]
+        shapes = jax.tree.map(lambda a: tuple(a.shape), x)
+        hint = "; for a single example pass x[None]" if not inputs.is_tree(x) and x.ndim == 1 else ""
+        raise ValueError(f"the model cannot run on x of shape {shapes} (batch axis first{hint}): {err}") from None
+    return jax.tree.map(lambda a: a.shape[1:], out)
+
+
+def _check_labels(loss_fn, y, output_shape, what: str) -> None:
+    """``check_labels`` for one output; a multi-output loss checks its own targets."""
+    if not inputs.is_tree(y) and not (output_shape and isinstance(output_shape[0], tuple)):
+        check_labels(loss_fn, y, output_shape, what)
 
 
 def _host_logs(sums: dict, metric_fns: dict, n: int, prefix: str = "") -> dict[str, float]:
@@ -437,16 +445,17 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         (x, y, sample_weight), validation = split_validation((x, y, sample_weight), validation_split)
     else:
         validation = None
+    n = len(x) if stream is not None else inputs.num_examples(x)
     # class weights: training data only
-    w = None if stream is not None else or_ones(example_weights(y, sample_weight, class_weight), len(x))
-    batch_size, num_batches = _batches(len(x), batch_size)
+    w = None if stream is not None else or_ones(example_weights(y, sample_weight, class_weight), n)
+    batch_size, num_batches = _batches(n, batch_size)
     parallel = DataParallel.over(devices)
     parallel.check_batch_size(batch_size)
     output_shape = _output_shape(apply, params, x if stream is None else stream.example[0])
     if y is not None:
-        check_labels(loss_fn, y, output_shape, "training labels")
+        _check_labels(loss_fn, y, output_shape, "training labels")
     if validation is not None:
-        check_labels(loss_fn, validation[1], output_shape, "validation labels")
+        _check_labels(loss_fn, validation[1], output_shape, "validation labels")
 
     key = jax.random.key(0) if key is None else key
     params = parallel.replicate(cb.copy_tree(params))  # the caller's arrays stay valid: only copies are donated
@@ -454,17 +463,18 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     # each device (and process) holds only its rows; a stream stays on the host until each chunk is read
     x_dev, y_dev, w_dev = parallel.shard_rows((x, y, w)) if stream is None else (stream, None, None)
     if steps_per_call == "auto":
-        steps_per_call = default_steps_per_call(apply, params, x[:1] if stream is None else stream.example[0])
+        first = inputs.take(x, slice(None, 1)) if stream is None else stream.example[0]
+        steps_per_call = default_steps_per_call(apply, params, first)
     model_key, alive = _identity(model)
     common = (model_key, id(loss_fn), _fns_key(metric_fns), batch_size, parallel, steps_per_call)
     alive = (alive, loss_fn, metric_fns)
-    train_epoch = _cached(("epoch", id(tx), len(x), shuffle, *common), (alive, tx),
-                          lambda: make_train_epoch(stateful_apply(model), loss_fn, tx, metric_fns, len(x), batch_size,
+    train_epoch = _cached(("epoch", id(tx), n, shuffle, *common), (alive, tx),
+                          lambda: make_train_epoch(stateful_apply(model), loss_fn, tx, metric_fns, n, batch_size,
                                                    shuffle, parallel, steps_per_call))
     val_run = None
     if validation is not None:
-        val_x, val_y, val_w = parallel.shard_rows((*validation[:2], or_ones(validation[2], len(validation[0]))))
-        n_val = len(validation[0])
+        n_val = inputs.num_examples(validation[0])
+        val_x, val_y, val_w = parallel.shard_rows((*validation[:2], or_ones(validation[2], n_val)))
         val_run = _cached(("evaluate", n_val, *common), alive,
                           lambda: make_evaluate(apply, loss_fn, metric_fns, n_val, batch_size, parallel,
                                                 steps_per_call))
@@ -511,7 +521,7 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         params, opt_state, sums = train_epoch(state.params, state.opt_state, jax.random.fold_in(key, epoch),
                                               x_dev, y_dev, w_dev)
         state = dataclasses.replace(state, params=params, opt_state=opt_state)
-        logs = _host_logs(sums, metric_fns, len(x))  # the one host sync of the epoch
+        logs = _host_logs(sums, metric_fns, n)  # the one host sync of the epoch
         if val_run is not None:
             logs.update(_host_logs(val_run(state.params, val_x, val_y, val_w), metric_fns, n_val, prefix="val_"))
         history.append(epoch, logs, time.perf_counter() - start)

@@ -65,35 +65,38 @@ def count_non_finite(array: np.ndarray | jax.Array) -> int:
 
 
 def check_data(x: Any, y: Any, what: str = "training") -> tuple[Any, Any]:
-    """Validate one data set: arrays of real numbers, a batch axis, the same length, not empty, finite.
+    """Validate one data set: arrays of real numbers (or tuples, lists, dicts of them: several inputs or
+    outputs), a shared batch axis, the same length, not empty, finite.
 
     Returns:
-        ``(x, y)`` as arrays (NumPy arrays and JAX arrays are returned as they are, not copied).
+        ``(x, y)`` with arrays as leaves (NumPy arrays and JAX arrays are returned as they are, not copied).
 
     Raises:
         TypeError: for data that are not arrays of real numbers.
         ValueError: naming the problem (shapes, lengths, emptiness, NaN/inf).
     """
-    x, y = as_array(x, f"{what} x"), as_array(y, f"{what} y")
-    if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"{what} x and y must have a batch axis, got shapes {x.shape} and {y.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"{what} x has {len(x)} examples but y has {len(y)}; they must match")
-    if len(x) == 0:
+    from jaxnet._src import inputs  # inputs builds on this module's array checks
+
+    x, y = inputs.as_arrays(x, f"{what} x"), inputs.as_arrays(y, f"{what} y")
+    n_x, n_y = inputs.check(x, "x", what), inputs.check(y, "y", what)
+    if n_x != n_y:
+        raise ValueError(f"{what} x has {n_x} examples but y has {n_y}; they must match")
+    if n_x == 0:
         raise ValueError(f"the {what} data set is empty")
-    for name, arr in (("x", x), ("y", y)):
-        bad = count_non_finite(arr)
-        if bad:
-            raise ValueError(f"{what} {name} contains {bad} NaN or infinite values ({arr.dtype}); clean or impute "
-                             "them first")
     return x, y
 
 
 def check_inputs(x: Any, what: str = "predict's x") -> Any:
-    """Validate inputs without labels (``predict``): an array of real numbers with a non-empty batch axis."""
-    x = as_array(x, what)
-    if x.ndim == 0 or len(x) == 0:
-        raise ValueError(f"{what} must be a non-empty batch of inputs, got shape {x.shape}")
+    """Validate the inputs of ``predict``: arrays of real numbers (or a tree of them) with a non-empty batch axis.
+
+    Raises:
+        TypeError / ValueError: naming the problem.
+    """
+    from jaxnet._src import inputs
+
+    x = inputs.as_arrays(x, what)
+    if inputs.check(x, "x", "prediction") == 0:
+        raise ValueError(f"{what} is empty; pass a non-empty batch of inputs")
     return x
 
 
@@ -126,10 +129,10 @@ def check_fit_arguments(*, epochs: Any, initial_epoch: Any, batch_size: Any, lea
         raise TypeError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
     if validation_data is not None:
         if isinstance(validation_data, (str, bytes, collections.abc.Mapping)) or \
-                not isinstance(validation_data, collections.abc.Sequence) or len(validation_data) != 2:
+                not isinstance(validation_data, collections.abc.Sequence) or len(validation_data) not in (2, 3):
             count = len(validation_data) if isinstance(validation_data, collections.abc.Sized) else "?"
-            raise ValueError(f"validation_data must be a pair (x_val, y_val), got a {type(validation_data).__name__} "
-                             f"of {count} items")
+            raise ValueError(f"validation_data must be a pair (x_val, y_val) or (x_val, y_val, sample_weight_val), "
+                             f"got a {type(validation_data).__name__} of {count} items")
         if validation_split:
             raise ValueError("pass validation_data or validation_split, not both")
     if key is not None:

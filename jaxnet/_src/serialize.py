@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from jaxnet import layers, model, normalization, preprocessing
+from jaxnet import functional, layers, model, normalization, preprocessing
 
 CLASSES = {cls.__name__: cls for cls in (
     layers.Dense, layers.Conv2D, layers.MaxPooling2D, layers.AveragePooling2D, layers.Flatten, layers.Dropout,
     layers.Activation, layers.Identity, layers.Maxout, layers.Concatenate, layers.ZeroPadding2D,
     normalization.BatchNormalization, preprocessing.Rescaling, preprocessing.RandomFlip, preprocessing.RandomRotation,
     preprocessing.RandomZoom, preprocessing.RandomTranslation,
-    model.Sequential, model.Branch, model.Parallel)}
+    model.Sequential, model.Branch, model.Parallel, functional.InputLayer)}
 
 
 def to_config(layer: layers.Layer) -> dict:
@@ -20,6 +20,8 @@ def to_config(layer: layers.Layer) -> dict:
         ValueError: for a layer class or a function-valued option that cannot be named in JSON.
     """
     cls = type(layer).__name__
+    if isinstance(layer, functional.Functional):
+        return layer.to_config(to_config)
     if cls not in CLASSES:
         raise ValueError(f"cannot save a {cls} layer: only jaxnet's own layers can be serialised")
     if isinstance(layer, model._Container):
@@ -42,6 +44,8 @@ def from_config(config: dict) -> layers.Layer:
     """
     if not isinstance(config, dict):
         raise ValueError(f"a saved layer must be a JSON object, got {type(config).__name__}")
+    if config.get("class") == "Functional":
+        return functional.Functional.from_config(config, from_config)
     cls = CLASSES.get(config.get("class"))  # type: ignore[arg-type]
     if cls is None:
         raise ValueError(f"unknown layer class {config.get('class')!r} in a saved architecture "

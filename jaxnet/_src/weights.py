@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxnet._src import inputs
+
 #: The key of the summed weights in the per-epoch sums (the divisor of the weighted metrics; never logged).
 WEIGHT_SUM = "_weight_sum"
 
@@ -37,13 +39,13 @@ def split_validation(arrays: tuple, validation_split: float) -> tuple[tuple, tup
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
     if not validation_split:
         return arrays, None
-    n = len(arrays[0])
+    n = inputs.num_examples(arrays[0])
     cut = int(math.floor(n * (1.0 - validation_split)))  # Keras' own expression, for the same count
     if cut in (0, n):
         raise ValueError(f"validation_split={validation_split} of {n} examples leaves "
                          f"{'no training' if cut == 0 else 'no validation'} example; use more data or another split")
-    train = tuple(None if a is None else a[:cut] for a in arrays)
-    return train, tuple(None if a is None else a[cut:] for a in arrays)
+    train = tuple(None if a is None else inputs.take(a, slice(None, cut)) for a in arrays)
+    return train, tuple(None if a is None else inputs.take(a, slice(cut, None)) for a in arrays)
 
 
 def class_weight_to_sample_weights(y: Any, class_weight: Mapping[int, float]) -> np.ndarray:
@@ -79,8 +81,9 @@ def example_weights(y: Any, sample_weight: Any = None, class_weight: Mapping | N
     w = np.asarray(sample_weight, np.float32)
     if w.ndim == 2 and w.shape[1] == 1:
         w = w[:, 0]
-    if w.shape != (len(y),):
-        raise ValueError(f"{what} sample_weight must hold one weight per example, shape ({len(y)},); got {w.shape}")
+    n = inputs.num_examples(y)
+    if w.shape != (n,):
+        raise ValueError(f"{what} sample_weight must hold one weight per example, shape ({n},); got {w.shape}")
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError(f"{what} sample_weight must be finite and non-negative")
     return w

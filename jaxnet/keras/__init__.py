@@ -1,10 +1,11 @@
 """The Keras-style face, laid out as ``tensorflow.keras`` so the course notes run with ``from jaxnet import keras``.
 
-``keras.Sequential`` / ``keras.models.load_model`` hold architecture, weights and
+``keras.Sequential`` / ``keras.Model`` (functional) / ``keras.models.load_model`` hold architecture, weights and
 optimizer state (``_model``); the submodules re-export jaxnet's layers, losses,
 metrics and callbacks under Keras' names and add Keras-signature optimizers,
 ``datasets.<name>.load_data()`` and ``utils.to_categorical`` / ``plot_model``.
 """
+from jaxnet.functional import Input
 from jaxnet.keras import (
            callbacks,
            datasets,
@@ -16,10 +17,12 @@ from jaxnet.keras import (
            optimizers,
            utils,
 )
-from jaxnet.keras._model import Input, Sequential, load_model, ordered_weights
+from jaxnet.keras._model import Sequential, load_model, ordered_weights
+from jaxnet.keras.functional import Model
 
 __all__ = [
            "Input",
+           "Model",
            "Sequential",
            "callbacks",
            "datasets",

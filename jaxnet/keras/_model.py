@@ -16,7 +16,6 @@ import functools
 import os
 import pathlib
 import warnings
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import jax
@@ -24,11 +23,12 @@ import numpy as np
 import optax
 
 from jaxnet import callbacks as callbacks_lib
-from jaxnet import checkpoint, optimizers, summary, train
+from jaxnet import checkpoint, functional, optimizers, summary, train
 from jaxnet import metrics as metrics_lib
 from jaxnet import model as model_lib
 from jaxnet._src import serialize
 from jaxnet.keras import _keras_format
+from jaxnet.keras import optimizers as keras_optimizers
 from jaxnet.layers import Layer
 
 #: Keras' order of a layer's weights: kernel, bias; BatchNormalization's gamma, beta, moving mean, moving variance.
@@ -40,22 +40,14 @@ H5_SUFFIXES = (".h5", ".hdf5")
 
 def ordered_weights(network: Layer, params: Any) -> list:
     """The parameter arrays in layer order, each layer's in Keras' ``get_weights`` order (kernel before bias)."""
-    if isinstance(network, model_lib._Container):
+    if isinstance(network, (model_lib._Container, functional.Functional)):
         return [w for name, child in zip(network.names, network.layers) for w in ordered_weights(child, params[name])]
     return [params[k] for k in sorted(params, key=lambda k: (_KERAS_ORDER.get(k, len(_KERAS_ORDER)), k))]
 
 
-@dataclass(frozen=True)
-class Input:
-    """``keras.Input(shape=(784,))``: as the first element of a Sequential, it gives the input shape.
-
-    Arguments:
-        shape: one example's shape, without the batch axis.
-        name: ignored (kept for Keras' signature).
-    """
-
-    shape: tuple
-    name: str | None = None
+def _is_input(obj) -> bool:
+    """True for a ``keras.Input(shape)`` tensor."""
+    return isinstance(obj, functional.Tensor) and isinstance(obj.call.layer, functional.InputLayer)
 
 
 def _first_layer_shape(layers: Sequence) -> tuple | None:
@@ -101,7 +93,7 @@ class Sequential:
     def __init__(self, layers: Sequence[Layer] = (), *, input_shape: tuple | None = None, name: str | None = None,
                  seed: int = 0):
         layers = list(layers)
-        if layers and isinstance(layers[0], Input):
+        if layers and _is_input(layers[0]):
             input_shape = input_shape or layers.pop(0).shape
         if input_shape is None:
             input_shape = _first_layer_shape(layers)
@@ -137,11 +129,11 @@ class Sequential:
                 return layer
         raise ValueError(f"no layer named {name!r}; the layers are: {', '.join(self.network.names)}")
 
-    def add(self, layer: Layer | Input) -> None:
+    def add(self, layer: Layer | functional.Tensor) -> None:
         """Append a layer (before the weights exist); a first ``keras.Input`` or ``input_shape=`` sets the input."""
         if self.params is not None:
             raise ValueError("cannot add layers after the model is built")
-        if isinstance(layer, Input):
+        if _is_input(layer):
             if self.network.layers:
                 raise ValueError("keras.Input can only come first")
             self.input_shape = tuple(layer.shape)
@@ -150,6 +142,10 @@ class Sequential:
         self.network = model_lib.Sequential([*self.network.layers, layer], name=self.network.name)
         shape = self.input_shape or (_first_layer_shape([layer]) if first else None)
         self.input_shape = shape
+
+    def __call__(self, inputs):
+        """Call the model on symbolic tensors, as a layer of a functional model (``keras.Model``)."""
+        return functional.call(self.network, inputs)
 
     def build(self, input_shape: tuple) -> None:
         """Create the parameters for examples of ``input_shape``."""
@@ -261,8 +257,11 @@ class Sequential:
                                 metrics=self._metrics(config["metrics"]), batch_size=batch_size,
                                 sample_weight=sample_weight,
                                 weighted_metrics=self._metrics(config.get("weighted_metrics", ())))
-        if return_dict:
-            return result
+        return result if return_dict else self._as_keras_result(result)
+
+    @staticmethod
+    def _as_keras_result(result: dict):
+        """``evaluate``'s dict as Keras returns it: a float for the loss alone, else a list."""
         values = [float(v) for v in result.values()]
         return values[0] if len(values) == 1 else values
 
@@ -292,14 +291,19 @@ class Sequential:
         replacement = {id(old): jax.numpy.asarray(new, old.dtype) for new, old in zip(weights, current)}
         self.params = jax.tree.map(lambda leaf: replacement[id(leaf)], params)
 
+    def _compile_config(self) -> dict | None:
+        """The compile arguments a saved model is compiled with again by ``load_model``."""
+        return self._compiled
+
     def _compile_meta(self) -> dict | None:
-        """The compile settings as JSON (an Optax transformation is written as "custom")."""
-        config = self._compiled
+        """The compile settings as JSON: keras.optimizers.SGD(...) & co. as their Keras config; another Optax
+        transformation cannot be written as JSON, so it is written as "custom" and load_model asks for it."""
+        config = self._compile_config()
         if config is None:
             return None
         optimizer = config["optimizer"]
         if not isinstance(optimizer, str):
-            optimizer = "custom"  # an Optax transformation cannot be written as JSON; load_model asks for it
+            optimizer = getattr(optimizer, "keras_config", None) or "custom"
         return {**config, "optimizer": optimizer, "learning_rate": _json_rate(config["learning_rate"])}
 
     def _save(self, path, params, opt_state, epoch=None) -> os.PathLike:
@@ -341,24 +345,34 @@ def _json_rate(rate):
                      "save the weights with jaxnet.checkpoint instead")
 
 
-def _saved_model(path, meta: dict) -> tuple[model_lib.Sequential, tuple, Any]:
+def _saved_model(path, meta: dict) -> tuple[Layer, Any, Any]:
     """The network, input shape and parameter shapes a checkpoint's metadata describe.
 
     Raises:
         jaxnet.checkpoint.CheckpointError: for an architecture or input shape that cannot be rebuilt.
     """
-    shape = meta.get("input_shape")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d > 0 for d in shape):
-        raise checkpoint.CheckpointError(f"{os.fspath(path)!r} has a malformed input shape {shape!r} in its metadata")
     try:
         network = serialize.from_config(meta["architecture"])
-        template = jax.eval_shape(lambda k: network.init(k, tuple(shape)), jax.random.key(0))
-    except (ValueError, TypeError, RecursionError) as err:
+    except (ValueError, TypeError, KeyError, RecursionError) as err:
         raise checkpoint.CheckpointError(f"{os.fspath(path)!r} has an architecture that cannot be rebuilt: "
                                          f"{err}") from None
-    if not isinstance(network, model_lib.Sequential):
-        raise checkpoint.CheckpointError(f"{os.fspath(path)!r} holds a {type(network).__name__}, not a Sequential")
-    return network, tuple(shape), template
+    if isinstance(network, functional.Functional):
+        shape: Any = network._input_shapes()  # a functional model's Input layers carry their shapes
+    else:
+        if not isinstance(network, model_lib.Sequential):
+            raise checkpoint.CheckpointError(f"{os.fspath(path)!r} holds a {type(network).__name__}, not a "
+                                             "Sequential or functional Model")
+        shape = meta.get("input_shape")
+        if not isinstance(shape, list) or not all(isinstance(d, int) and d > 0 for d in shape):
+            raise checkpoint.CheckpointError(f"{os.fspath(path)!r} has a malformed input shape {shape!r} in its "
+                                             "metadata")
+        shape = tuple(shape)
+    try:
+        template = jax.eval_shape(lambda k: network.init(k, shape), jax.random.key(0))
+    except (ValueError, TypeError) as err:
+        raise checkpoint.CheckpointError(f"{os.fspath(path)!r} has an architecture that cannot be rebuilt: "
+                                         f"{err}") from None
+    return network, shape, template
 
 
 def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformation | None = None) -> Sequential:
@@ -388,8 +402,13 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
                                              "it was not written by Sequential.save")
         network, input_shape, template = _saved_model(path, meta)
         leaves, meta = checkpoint.load(path, expected={"params": template})  # shapes checked before reading
-    model = Sequential(network.layers, name=network.name)
-    model.input_shape = tuple(input_shape)
+    if isinstance(network, functional.Functional):
+        from jaxnet.keras.functional import Model  # the functional face builds on this module
+
+        model = Model(network=network)
+    else:
+        model = Sequential(network.layers, name=network.name)
+        model.input_shape = tuple(input_shape)
     model.params = checkpoint.restore(template, leaves["params"], "parameters")
     config = meta.get("compile")
     if config is not None:
@@ -398,6 +417,8 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
                 raise ValueError("this model was compiled with an Optax transformation: pass it as "
                                  "load_model(path, optimizer=...) to restore the optimizer state")
             config = {**config, "optimizer": optimizer}
+        elif isinstance(config["optimizer"], dict):
+            config = {**config, "optimizer": keras_optimizers.deserialize(config["optimizer"])}
         model.compile(**config)
         if "opt_state" in leaves:
             tx = optimizers.get(config["optimizer"], config["learning_rate"])

@@ -1,5 +1,6 @@
 """``keras.layers``: jaxnet's layer classes under their Keras names."""
-from jaxnet.keras._model import Input
+from jaxnet.functional import Input, InputLayer
+from jaxnet.keras.functional import concatenate
 from jaxnet.layers import (
                            Activation,
                            AveragePooling2D,
@@ -20,6 +21,6 @@ from jaxnet.normalization import BatchNormalization
 from jaxnet.preprocessing import RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling
 
 __all__ = ["Activation", "AveragePooling2D", "AvgPool2D", "Concatenate", "Conv2D", "Dense", "Dropout", "Flatten",
-           "Identity", "Input", "Layer", "MaxPool2D", "MaxPooling2D", "Maxout",
+           "Identity", "Input", "InputLayer", "Layer", "MaxPool2D", "MaxPooling2D", "Maxout", "concatenate",
            "BatchNormalization", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling",
            "ZeroPadding2D"]

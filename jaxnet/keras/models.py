@@ -1,4 +1,5 @@
-"""``keras.models``: the model class and ``load_model``."""
+"""``keras.models``: the model classes and ``load_model``."""
 from jaxnet.keras._model import Sequential, load_model
+from jaxnet.keras.functional import Model
 
-__all__ = ["Sequential", "load_model"]
+__all__ = ["Model", "Sequential", "load_model"]

@@ -19,7 +19,7 @@ ARGUMENTS = [
     (dict(epochs=-1), ValueError, "epochs must be a non-negative integer, got -1"),
     (dict(batch_size=2.0), TypeError, "batch_size must be a positive integer"),
     (dict(initial_epoch=-2), ValueError, "initial_epoch must be a non-negative integer"),
-    (dict(validation_data=(X, Y, Y)), ValueError, "must be a pair .* of 3 items"),
+    (dict(validation_data=(X, Y, Y, Y)), ValueError, "must be a pair .* of 4 items"),
     (dict(validation_data=X), ValueError, "must be a pair"),
     (dict(validation_data={"x": X, "y": Y}), ValueError, "must be a pair"),
     (dict(validation_data=(X, Y), validation_split=0.2), ValueError, "not both"),
@@ -45,7 +45,7 @@ def _generator():
 
 
 DATA = [
-    (None, "is None"), ({"x": X}, "is a dict"), (_generator(), "is an iterator"), (iter(list(X)), "is an iterator"),
+    (None, "is None"), (_generator(), "is an iterator"), (iter(list(X)), "is an iterator"),
     (np.array([["a"] * 4] * 6), "holds <U1 values"), (np.array([[object()] * 4] * 6), "holds object values"),
     (X.astype(np.complex64), "is complex"), ("abcdef", "is a str"), ([[1.0, 2.0], [1.0]] * 3, "cannot be made into one array"),
 ]
