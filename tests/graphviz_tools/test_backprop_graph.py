@@ -14,7 +14,6 @@ from graphviz_tools import backprop_graph, examples_jax, render
 from graphviz_tools.backprop_graph import draw_trace, layer_norms
 from graphviz_tools.backprop_trace import trace_backprop
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 PX_PER_PT = 96 / 72
 
 
@@ -89,7 +88,7 @@ def test_viewer_contract_on_the_mlp(mlp):
     assert re.search(r'subgraph cluster_dense_1 \{\s*[^\n]*label="dense_1 \(Dense\)"', source) is not None
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_mlp_picture_fits_1600_by_1200(mlp, tmp_path):
     _, _, trace = mlp
     width, height = svg_size_px(render(draw_trace(trace), tmp_path / "mlp.svg"))

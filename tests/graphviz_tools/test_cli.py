@@ -1,10 +1,7 @@
-import shutil
 import subprocess
 import sys
 
 import pytest
-
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 
 
 def run(*args):
@@ -22,7 +19,7 @@ def test_dot_to_stdout():
     assert result.returncode == 0 and result.stdout.startswith("digraph") and "price = 715" in result.stdout
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_example_svg_and_png_files(tmp_path):
     for fmt in ("svg", "png"):
         result = run("apple", "--format", fmt, "--out", str(tmp_path))
@@ -31,7 +28,7 @@ def test_example_svg_and_png_files(tmp_path):
         assert f"apple.{fmt}" in result.stdout
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_jaxpr_and_grad_of_a_module_function(tmp_path):
     result = run("jaxpr", "jaxnet.losses:mean_squared_error", "--shapes", "4,3", "4,3", "--grad",
                  "--format", "svg", "--out", str(tmp_path))
@@ -40,7 +37,7 @@ def test_jaxpr_and_grad_of_a_module_function(tmp_path):
     assert ">y_pred<" in svg and 'fill="#d62728"' in svg  # the input, and gradients drawn in red
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_backprop_of_a_book_example_and_a_module_function(tmp_path):
     assert run("backprop", "apple_orange", "--format", "svg", "--out", str(tmp_path)).returncode == 0
     assert ">165<" in (tmp_path / "apple_orange_backprop.svg").read_text()  # dOrange_num

@@ -15,7 +15,6 @@ from graphviz_tools import examples, jaxpr_graph, render, to_digraph
 from jaxnet import zoo
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 needs_browser = pytest.mark.skipif(CHROMIUM is None or shutil.which("dot") is None,
                                    reason="the browser tests need Chromium and Graphviz's dot: make chromium graphviz "
                                           "(or: apt-get install chromium graphviz)")
@@ -106,7 +105,7 @@ def open_page(browser):
         page.close()
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_html_is_one_self_contained_file(pages):
     path, var = pages["two_layer"]
     text = path.read_text()
@@ -117,7 +116,7 @@ def test_html_is_one_self_contained_file(pages):
     assert "W1 (input)" in text and 'class="edge grad&#45;step&#45;0"' in text
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_every_graph_displays_inline_in_jupyter():
     from IPython.core.formatters import DisplayFormatter
 

@@ -1,4 +1,3 @@
-import shutil
 import xml.etree.ElementTree as ET
 
 import jax
@@ -86,7 +85,7 @@ def test_model_layers_become_clusters_and_collapse():
     assert "dot_general" not in collapsed and "box3d" in collapsed
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+@pytest.mark.needs_dot
 def test_renders_to_svg(tmp_path):
     no_while = lambda x: smooth(jax.lax.cond(x.sum() > 0, jnp.sum, jnp.max, x * 2))
     path = render(backprop_graph(no_while)(jnp.ones(3)), tmp_path / "grad.svg")

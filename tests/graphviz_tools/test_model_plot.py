@@ -5,7 +5,6 @@ The expected rows are written as Keras 3's ``plot_model`` words them (keras/src/
 float32"), with the shapes worked out by hand from the convolution formula OH = (H - FH) / S + 1.
 """
 import re
-import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -16,7 +15,6 @@ from jaxnet.layers import Concatenate, Dense, Identity
 from jaxnet.model import Parallel, Sequential
 
 SVG = "{http://www.w3.org/2000/svg}"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 
 
 def _svg(graph, tmp_path):
@@ -45,7 +43,7 @@ def _cluster_labels(root) -> list[str]:
             for t in g.iter(f"{SVG}text")]
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_cnn_boxes_read_as_in_keras(tmp_path):
     boxes = _boxes(_svg(plot_model(zoo.cnn(), (32, 32, 3), show_shapes=True, show_dtype=True,
                                    show_layer_activations=True), tmp_path))
@@ -69,7 +67,7 @@ def test_cnn_boxes_read_as_in_keras(tmp_path):
     }
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_keras_defaults_and_options(tmp_path):
     # Keras' defaults: no shapes, no dtype, no activations; one box per layer with its name and class
     boxes = _boxes(_svg(plot_model(zoo.mlp(), (28, 28)), tmp_path))
@@ -90,7 +88,7 @@ def test_keras_defaults_and_options(tmp_path):
     assert root.find(f"{SVG}g").get("transform").startswith("scale(1 1)")
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_nested_models_are_one_box_unless_expanded(tmp_path):
     root = _svg(plot_model(zoo.wide_and_deep(), (8,), show_shapes=True), tmp_path)
     boxes = _boxes(root)
@@ -117,7 +115,7 @@ def test_nested_models_are_one_box_unless_expanded(tmp_path):
     assert titles_inside == {"branch/deep/dense (Dense)", "branch/deep/dense_1 (Dense)", "branch/wide (Identity)"}
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_several_inputs(tmp_path):
     deep = Sequential([Dense(30, activation="relu")], name="deep")
     model = Sequential([Parallel([Identity(name="wide"), deep]), Concatenate(), Dense(1)])
@@ -134,7 +132,7 @@ def test_several_inputs(tmp_path):
     assert boxes["parallel/wide (Identity)"] == ["Input shape: (None, 5)", "Output shape: (None, 5)"]
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_keras_face_plot_model_has_keras_defaults(tmp_path):
     model = keras.Sequential([keras.Input(shape=(4,)), Dense(8, activation="relu"), Dense(3)])
     keras.utils.plot_model(model, to_file=tmp_path / "model.svg", show_shapes=True, show_layer_activations=True)
@@ -146,7 +144,7 @@ def test_keras_face_plot_model_has_keras_defaults(tmp_path):
     assert keras.utils.plot_model(model, to_file=tmp_path / "m.png").dpi == 200  # Keras' default resolution
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_renders_png(tmp_path):
     data = render(plot_model(zoo.cnn(), (32, 32, 3)), tmp_path / "cnn.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -162,7 +160,7 @@ def test_bad_arguments_say_what_to_do():
 
 
 @pytest.mark.slow  # importing Keras takes a while
-@needs_dot
+@pytest.mark.needs_dot
 def test_same_facts_as_keras_3(tmp_path, monkeypatch):
     """Keras 3 (the `bench` extra) labels the same CNN with its own make_layer_label: the facts must match."""
     monkeypatch.setenv("KERAS_BACKEND", "jax")

@@ -1,5 +1,4 @@
 import os
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -9,10 +8,8 @@ import pytest
 from graphviz_tools import examples, render, to_digraph
 from graphviz_tools.render import GraphvizNotInstalled
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 
-
-@needs_dot
+@pytest.mark.needs_dot
 def test_svg_is_valid_xml_with_the_numbers(tmp_path):
     path = render(examples.apple_orange(), tmp_path / "apple_orange.svg")
     root = ET.parse(path).getroot()
@@ -21,7 +18,7 @@ def test_svg_is_valid_xml_with_the_numbers(tmp_path):
     assert {"715", "650", "2.2", "110", "3.3", "165", "×", "+"} <= {s.split(" = ")[-1] for s in texts if s}
 
 
-@needs_dot
+@pytest.mark.needs_dot
 @pytest.mark.parametrize("name", sorted(examples.EXAMPLES))
 def test_png_signature_and_size(name, tmp_path):
     path = render(examples.EXAMPLES[name](), tmp_path / f"{name}.png")
@@ -32,7 +29,7 @@ def test_png_signature_and_size(name, tmp_path):
     assert os.listdir(tmp_path) == [f"{name}.png"]  # no temporary file left behind
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_pdf(tmp_path):
     assert render(examples.apple(), tmp_path / "apple.pdf").read_bytes()[:5] == b"%PDF-"
 
@@ -147,7 +144,7 @@ def test_unknown_collapse_scope_lists_the_known_ones():
         graphviz_tools.jaxpr_graph(f, collapse=["layr"])(1.0)
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_node_budget(tmp_path):
     from graphviz_tools.render import count_nodes
     source = to_digraph(examples.apple()).source
@@ -159,7 +156,7 @@ def test_node_budget(tmp_path):
     render(examples.apple(), tmp_path / "a.dot", max_nodes=1)  # DOT source needs no layout: never refused
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_dot_timeout(tmp_path):
     import graphviz
     big = graphviz.Digraph()
@@ -170,7 +167,7 @@ def test_dot_timeout(tmp_path):
         render(big, tmp_path / "big.svg", timeout=0.01)
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_var_displays_inline_as_svg():
     svg = examples.apple()._repr_svg_()
     texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
@@ -213,7 +210,7 @@ def test_summaries_of_arrays():
     assert summarize(values) == f"min 0, mean 5.5, max 11, norm {np.sqrt((values ** 2).sum()):.4g}"
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_html_by_extension(tmp_path):
     path = render(examples.apple(), tmp_path / "apple.html")
     text = path.read_text()
