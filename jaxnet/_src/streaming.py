@@ -47,9 +47,10 @@ def _grain():
 def _is_grain_source(x) -> bool:
     """A Grain ``MapDataset``, or a random-access data source in Grain's sense (``__len__`` and ``__getitem__``).
 
-    Arrays, and dicts, lists and tuples (pytrees of inputs), are data in memory, never sources.
+    Arrays, and dicts, lists and tuples (pytrees of inputs), are data in memory, never sources; nor are strings
+    (Grain's source protocol only asks for __len__ and __getitem__).
     """
-    if hasattr(x, "shape") or isinstance(x, (dict, list, tuple)):
+    if hasattr(x, "shape") or isinstance(x, (dict, list, tuple, str, bytes)):
         return False
     grain = sys.modules.get("grain")  # a Grain source exists only once grain is imported: no import here
     return grain is not None and isinstance(x, (grain.MapDataset, grain.sources.RandomAccessDataSource))
