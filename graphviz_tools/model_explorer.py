@@ -141,7 +141,11 @@ class _JaxprExport:
         call = f"{eqn.primitive.name}({name})" if isinstance(name, str) else eqn.primitive.name
         self.equations(inner, inner_env, "/".join(p for p in (namespace, call) if p), source, nodes)
         for outer_var, inner_var in zip(eqn.outvars, inner.outvars):
-            if not isinstance(inner_var, jcore.Literal):
+            if isinstance(inner_var, jcore.Literal):  # the call returns a number (0.0 where a weight sum is 0)
+                env[outer_var] = (self.new_id("const"), 0)
+                nodes.append(_node(env[outer_var][0], "const", namespace, [_kv("__value", inner_var.val)],
+                                   outputs=self.outputs([outer_var])))
+            else:
                 env[outer_var] = inner_env[inner_var]
 
 

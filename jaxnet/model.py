@@ -48,6 +48,14 @@ def unique_names(layers: Sequence[Layer]) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _literal_batch(x):
+    """A nested list of numbers (``X.tolist()``) as one array; a list of arrays stays a list (several inputs)."""
+    if isinstance(x, np.ndarray) or (isinstance(x, list) and not any(hasattr(leaf, "shape")
+                                                                     for leaf in jax.tree.leaves(x))):
+        return jnp.asarray(x)
+    return x
+
+
 def _split(key: jax.Array | None, n: int) -> list:
     return [None] * n if key is None else list(jax.random.split(key, n))
 
@@ -155,7 +163,7 @@ class Sequential(_Container):
         """
         self._check_not_empty()
         self._check_call(params, x)
-        x = jnp.asarray(x) if isinstance(x, (list, np.ndarray)) else x
+        x = _literal_batch(x)
         users = [i for i, layer in enumerate(self.layers) if _may_draw(layer)] if key is not None else []
         if len(users) <= 1:
             keys = [key if i in users else None for i in range(len(self.layers))]
@@ -219,7 +227,6 @@ class Parallel(_Container):
         if not isinstance(x, (tuple, list)) or len(x) != len(self.layers):
             raise ValueError(f"Parallel with {len(self.layers)} layers expects a tuple of {len(self.layers)} "
                              f"input batches, got {type(x).__name__}")
-        self._check_not_empty()
         state: dict = {}
         outputs = tuple(self._run(name, layer, params, xi, state, key=k, training=training, mask=mask)
                         for (name, layer, k), xi in zip(self._children(key), x))

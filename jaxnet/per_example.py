@@ -58,7 +58,7 @@ def per_example_gradients(model_or_loss_fn, params, x, y, loss: Callable | None 
         equals the batch gradient.
     """
     if loss is None:
-        if not callable(model_or_loss_fn):
+        if not callable(model_or_loss_fn) or hasattr(model_or_loss_fn, "apply"):  # a model is callable too
             raise TypeError("per_example_gradients(loss_fn, params, x, y) needs a callable loss_fn; for a model "
                             "pass the loss too: per_example_gradients(model, params, x, y, loss)")
         return _vmap_gradients(model_or_loss_fn, params, x, y)

@@ -348,8 +348,10 @@ def _output_shape(apply: ApplyFn, params, x) -> Any:
                              inputs.take(x, slice(None, 1)))
     except (ValueError, TypeError, KeyError) as err:
         shapes = jax.tree.map(lambda a: tuple(a.shape), x)
+        examples = jax.tree.map(lambda a: tuple(a.shape[1:]), x)
         hint = "; for a single example pass x[None]" if not inputs.is_tree(x) and x.ndim == 1 else ""
-        raise ValueError(f"the model cannot run on x of shape {shapes} (batch axis first{hint}): {err}") from None
+        raise ValueError(f"the model cannot run on x of shape {shapes} (batch axis first, so one example is "
+                         f"{examples}{hint}): {err}") from None
     return jax.tree.map(lambda a: a.shape[1:], out)
 
 

@@ -47,6 +47,23 @@ def _named(fn: Callable, name: str) -> Callable:
     return fn
 
 
+def _output_metrics(metrics: Sequence | dict, names: list[str], what: str) -> list[Callable]:
+    """Metrics of a several-output model, each on its output and named ``{output}_{metric}`` as Keras logs them.
+
+    ``metrics`` is one list for every output, a list of lists per output, or a dict by output name.
+    """
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    per_output = _per_output(metrics, names, what) if isinstance(metrics, dict) or (
+        metrics and all(isinstance(m, (list, tuple)) for m in metrics)) else [list(metrics)] * len(names)
+    fns = []
+    for i, (name, output_metrics) in enumerate(zip(names, per_output)):
+        for metric in [output_metrics] if isinstance(output_metrics, str) else output_metrics or ():
+            fn = _model._logged_as_spelled(metric)
+            fns.append(_named(lambda p, t, i=i, fn=fn: fn(p[i], t[i]), f"{name}_{train.metrics_lib.name_of(fn)}"))
+    return fns
+
+
 class Model(_model.Sequential):
     """A Keras functional model: ``keras.Model(inputs=[input_], outputs=[output])``.
 
@@ -88,7 +105,7 @@ class Model(_model.Sequential):
         print(self.network.summary())
 
     def compile(self, optimizer="rmsprop", loss="mse", metrics: Sequence | dict = (), learning_rate=None,
-                loss_weights: Sequence | dict | None = None) -> None:
+                loss_weights: Sequence | dict | None = None, weighted_metrics: Sequence | dict = ()) -> None:
         """As Keras' compile; for several outputs ``loss``, ``loss_weights`` and ``metrics`` may be given per output.
 
         Arguments:
@@ -97,15 +114,17 @@ class Model(_model.Sequential):
             metrics: metrics for every output, a list of lists per output, or a dict by output name.
             learning_rate: for an optimizer given by name.
             loss_weights: the weight of each output's loss in the total (a list or a dict); 1 each by default.
+            weighted_metrics: metrics that ``fit``'s / ``evaluate``'s sample weights weigh, given as ``metrics``.
         """
-        self._compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights}
+        self._compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights,
+                              "weighted_metrics": weighted_metrics}
         if not self._multi_output:
             if loss_weights is not None:
                 weight = _per_output(loss_weights, self.output_names, "loss_weights")[0]
                 base = train.training_loss(loss)
                 loss = _named(lambda p, t, sample_weight=None: weight * base(p, t, sample_weight=sample_weight),
                               getattr(base, "__name__", "loss"))
-            return super().compile(optimizer, loss, metrics, learning_rate)
+            return super().compile(optimizer, loss, metrics, learning_rate, weighted_metrics)
         names = self.output_names
         losses = [train.training_loss(fn) for fn in _per_output(loss, names, "loss")]
         weights = [1.0 if w is None else float(w) for w in _per_output(
@@ -117,15 +136,8 @@ class Model(_model.Sequential):
 
         logs = [_named(lambda p, t, i=i: _per_example(losses[i])(p[i], t[i]), f"{name}_loss")
                 for i, name in enumerate(names)]
-        if isinstance(metrics, str):
-            metrics = [metrics]
-        per_output = _per_output(metrics, names, "metrics") if isinstance(metrics, dict) or (
-            metrics and all(isinstance(m, (list, tuple)) for m in metrics)) else [list(metrics)] * len(names)
-        for i, (name, output_metrics) in enumerate(zip(names, per_output)):
-            for metric in [output_metrics] if isinstance(output_metrics, str) else output_metrics or ():
-                fn = _model._logged_as_spelled(metric)
-                logs.append(_named(lambda p, t, i=i, fn=fn: fn(p[i], t[i]), f"{name}_{train.metrics_lib.name_of(fn)}"))
-        super().compile(optimizer, _named(total, "loss"), logs, learning_rate)
+        super().compile(optimizer, _named(total, "loss"), logs + _output_metrics(metrics, names, "metrics"),
+                        learning_rate, _output_metrics(weighted_metrics, names, "weighted_metrics"))
 
     def _compile_config(self) -> dict | None:
         """The arguments ``compile`` was given (its wrapped losses and metrics cannot be saved as JSON)."""

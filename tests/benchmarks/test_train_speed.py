@@ -25,7 +25,10 @@ def check_block(block, trainers):
             continue
         assert row["samples_per_s"] > 0 and row["median_epoch_s"] > 0 and 0 < row["gemm_share"] < 1.5
         assert len(row["epoch_times"]) == 2 and row["threads"] and row["config"]
-    assert block["gemm_limit"]["step_s"] > 0 and len(block["gemm_limit"]["shapes"]) == len(block["gemm"][0]["shapes"])
+    measured = [m for m in block["gemm"] if "shapes" in m]  # torch's MKL is skipped where torch is not installed
+    assert measured and all("not installed" in m["skipped"] for m in block["gemm"] if "shapes" not in m)
+    assert block["gemm_limit"]["step_s"] > 0
+    assert all(len(block["gemm_limit"]["shapes"]) == len(m["shapes"]) for m in measured)
 
 
 def test_quick_mlp_with_jaxnet_and_the_books_numpy(tmp_path):

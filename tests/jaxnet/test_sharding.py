@@ -33,7 +33,7 @@ SCRIPT = textwrap.dedent("""
                                validation_split=0.1, devices=devices, verbose=0)
         runs[name] = {"history": history.history, "w": np.asarray(trained["dense_1"]["w"]).tolist()}
     layouts = []
-    for arrays in placed:  # the four-device run: training then validation (x, y)
+    for arrays in placed:  # the four-device run: training then validation (x, y, weights)
         for a in arrays:
             shards = a.addressable_shards
             layouts.append({"shape": list(a.shape), "spec": a.sharding.spec == jax.sharding.PartitionSpec("data"), "devices": len(shards),
@@ -41,8 +41,9 @@ SCRIPT = textwrap.dedent("""
                             "shard_bytes": [s.data.nbytes for s in shards], "bytes": a.nbytes,
                             "rows_match": all(np.array_equal(np.asarray(s.data), np.asarray(a)[s.index])
                                               for s in shards)})
-    runs["sizes"] = [len(x) - len(x) // 10, len(x) // 10]
-    runs["x"] = x[:len(x) - len(x) // 10].tolist()
+    n_train = int(len(x) * (1 - 0.1))  # Keras' validation_split: the last 10 % rounded up are validation
+    runs["sizes"] = [n_train, len(x) - n_train]
+    runs["x"] = x[:n_train].tolist()
     runs["layouts"] = layouts
     runs["first_x"] = np.asarray(placed[0][0]).tolist()
     print(json.dumps(runs))
@@ -59,8 +60,8 @@ def four_devices():
 def test_each_device_holds_a_quarter_of_the_data(four_devices):
     n_train, n_val = four_devices["sizes"]  # after validation_split=0.1
     layouts = four_devices["layouts"]
-    assert len(layouts) == 4  # x and y of the training set, then of the validation set
-    for layout, n in zip(layouts, [n_train, n_train, n_val, n_val]):
+    assert len(layouts) == 6  # x, y and the example weights of the training set, then of the validation set
+    for layout, n in zip(layouts, [n_train] * 3 + [n_val] * 3):
         padded = -(-n // 4) * 4
         assert layout["shape"][0] == padded and layout["spec"]
         assert layout["devices"] == 4 and layout["shard_rows"] == [padded // 4] * 4
