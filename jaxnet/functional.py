@@ -246,8 +246,18 @@ class Functional(Layer):
         return list(x)
 
     def apply(self, params, x, *, key=None, training=False):
-        """Run the nodes in order; each layer call gets its own split of ``key``."""
+        """Run the nodes in order (see ``apply_with_state``) and return the output(s) only."""
+        return self.apply_with_state(params, x, key=key, training=training)[0]
+
+    def apply_with_state(self, params, x, *, key=None, training=False, mask=None):
+        """Run the nodes in order; each layer call gets its own split of ``key``.
+
+        Returns:
+            ``(outputs, state)``: the state (BatchNormalization's moving statistics, see ``jaxnet.state``) keyed
+            by layer name; a layer called more than once keeps its last call's state.
+        """
         values: list = []
+        state: dict = {}
         inputs = iter(self._ordered_inputs(x))
         keys = [None] * len(self.nodes) if key is None else list(jax.random.split(key, len(self.nodes)))
         for (layer_index, args), k in zip(self.nodes, keys):
@@ -256,10 +266,13 @@ class Functional(Layer):
                 continue
             name, layer = self.names[layer_index], self.layers[layer_index]
             with jax.named_scope(name):  # groups the layer's operations in jaxprs and profiles
-                values.append(layer.apply(params[name], _map_args(lambda r: _value(values, r), args), key=k,
-                                          training=training))
+                y, layer_state = layer.apply_with_state(params[name], _map_args(lambda r: _value(values, r), args),
+                                                        key=k, training=training, mask=mask)
+            values.append(y)
+            if layer_state:
+                state[name] = layer_state
         outputs = tuple(_value(values, ref) for ref in self.outputs)
-        return outputs[0] if self.single_output else outputs
+        return (outputs[0] if self.single_output else outputs), state
 
     def inbound(self, node: int) -> list[tuple[str, int, int]]:
         """Keras' "Connected to" of a node: ``(layer name, call index, output index)`` per argument."""

@@ -50,8 +50,10 @@ def _measure(rows, layout, calls):
 
 
 def test_one_copy_at_most():
-    m = _measure(1 << 18, "numpy", "fit,evaluate,predict")  # 256 MiB: each call took three copies (+512 MiB)
-    assert m["peak"] - m["before"] <= m["data"] + 0.2, m
+    # 512 MiB: each call took three copies (+1 GiB). One copy measures +0.6 GiB alone and up to +0.76 GiB beside
+    # the rest of the suite (allocator slack), two copies +1.1 GiB: the bound tells one from two under load
+    m = _measure(1 << 19, "numpy", "fit,evaluate,predict")
+    assert m["peak"] - m["before"] <= m["data"] + 0.35, m
 
 
 @pytest.mark.slow

@@ -217,3 +217,27 @@ def test_plot_model_draws_the_graph():
     edges = {(boxes[a], boxes[b]) for a, b in re.findall(r"(layer\d+) -> (layer\d+)", source)}
     assert edges == {("deep_input", "hidden1"), ("hidden1", "hidden2"), ("wide_input", "concat"),
                      ("hidden2", "concat"), ("concat", "main_output"), ("hidden2", "aux_output")}
+
+
+def _batch_norm_net(k):
+    inputs = k.layers.Input(shape=(4,))
+    hidden = k.layers.BatchNormalization()(k.layers.Dense(6, activation="relu")(inputs))
+    return k.Model(inputs, k.layers.Dense(3, activation="softmax")(hidden))
+
+
+def test_batch_normalization_statistics_move_in_a_functional_model_as_in_keras(K, rng):
+    x = rng.normal(1.0, 2.0, (21, 4)).astype(np.float32)  # 21: the last batch of 8 is partial
+    y = rng.integers(0, 3, 21)
+    ours, theirs = _batch_norm_net(keras), _batch_norm_net(K)
+    for model in (ours, theirs):
+        model.compile(optimizer=K.optimizers.SGD(learning_rate=0.1) if model is theirs else
+                      keras.optimizers.SGD(learning_rate=0.1), loss="sparse_categorical_crossentropy")
+    ours.build(ours.input_shape)
+    assert_inference_matches(ours, theirs, x)  # copies the weights, moving statistics included
+    before = ours.get_weights()[4].copy()
+    ours.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for i, (a, b) in enumerate(zip(ours.get_weights(), theirs.get_weights(), strict=True)):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6, err_msg=f"weight {i}")
+    assert not np.allclose(ours.get_weights()[4], before)  # the moving mean moved
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
