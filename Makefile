@@ -63,12 +63,13 @@ demo: install
 	$(BIN)/python -m benchmarks.train_speed --quick --plot $(OUT)/train_speed.png --json $(OUT)/train_speed.json
 	@echo "Outputs are in $(OUT)/. Install the benchmark peers (Keras 3, PyTorch) with: make bench-extra"
 
-# Lint (ruff), then the default suite (slow tests excluded), two workers for the two cores.
+# Lint (ruff check, ruff format --check), then the default suite (slow tests excluded), two workers for the two cores.
 test: install lint
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: install
 	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
 
 test-slow: install
 	$(BIN)/python -m pytest -n 2 -q -m slow

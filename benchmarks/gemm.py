@@ -7,6 +7,7 @@ in one library (MKL through PyTorch, OpenBLAS through NumPy, XLA:CPU through ``j
 faster thread setting. The sum over shapes of the fastest library's time is the least time one
 step can take, and a trainer's share of that limit is ``limit / its step time``.
 """
+
 from __future__ import annotations
 
 import math
@@ -92,8 +93,17 @@ def measure(library: str, workload, quick: bool) -> dict:
             matmul, ja, jb = jax.jit(jnp.matmul), jnp.asarray(a), jnp.asarray(b)
             times = {"default": _time(lambda: matmul(ja, jb).block_until_ready(), budget)}
         best = min(times, key=times.get)
-        rows.append({"what": what, "m": m, "k": k, "n": n, "seconds": times[best], "threads": best,
-                     "gflops": 2 * m * k * n / times[best] / 1e9})
+        rows.append(
+            {
+                "what": what,
+                "m": m,
+                "k": k,
+                "n": n,
+                "seconds": times[best],
+                "threads": best,
+                "gflops": 2 * m * k * n / times[best] / 1e9,
+            }
+        )
     return {"library": library, "shapes": rows}
 
 
@@ -105,8 +115,13 @@ def limit(measurements: list[dict]) -> dict:
     shapes, total, flops = [], 0.0, 0
     for i, row in enumerate(ok[0]["shapes"]):
         best = min(ok, key=lambda m: m["shapes"][i]["seconds"])
-        shapes.append({**{k: row[k] for k in ("what", "m", "k", "n")}, "best": best["library"],
-                       **{m["library"]: m["shapes"][i]["gflops"] for m in ok}})
+        shapes.append(
+            {
+                **{k: row[k] for k in ("what", "m", "k", "n")},
+                "best": best["library"],
+                **{m["library"]: m["shapes"][i]["gflops"] for m in ok},
+            }
+        )
         total += best["shapes"][i]["seconds"]
         flops += 2 * row["m"] * row["k"] * row["n"]
     return {"step_s": total, "gflops": flops / total / 1e9, "shapes": shapes}

@@ -11,6 +11,7 @@ checks that the three gradients agree in float64.
 Each family runs in its own process: the NumPy methods in one, the JAX methods in
 another, so OpenBLAS's and XLA's thread pools never compete.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,12 @@ def make_problem(hidden: int, batch: int, dtype: str, seed: int):
 
     rng = np.random.default_rng(seed + hidden)
     net = TwoLayerNet(784, hidden, 10)
-    params = {"W1": 0.01 * rng.standard_normal((784, hidden)), "b1": np.zeros(hidden),
-              "W2": 0.01 * rng.standard_normal((hidden, 10)), "b2": np.zeros(10)}
+    params = {
+        "W1": 0.01 * rng.standard_normal((784, hidden)),
+        "b1": np.zeros(hidden),
+        "W2": 0.01 * rng.standard_normal((hidden, 10)),
+        "b2": np.zeros(10),
+    }
     params = {k: v.astype(dtype) for k, v in params.items()}
     x = rng.uniform(size=(batch, 784)).astype(dtype)
     t = np.eye(10, dtype=dtype)[rng.integers(0, 10, batch)]
@@ -72,6 +77,7 @@ def subset_indices(params: dict, count: int, rng: np.random.Generator) -> dict[i
 
 def _timer(row: dict, repeats: int):
     """``time_it(name, fn)``: fn's median wall seconds into row[name + "_s"], CPU seconds into row[name + "_cpu_s"]."""
+
     def time_it(name: str, fn) -> float:
         row[name + "_s"], row[name + "_cpu_s"] = median_times(fn, repeats)
         return row[name + "_s"]
@@ -88,6 +94,7 @@ def _warmed(rows_for, config: Config) -> list[dict]:
 
 def numpy_worker(config: Config) -> list[dict]:
     """Time the book's NumPy methods: forward, manual backprop, numerical gradient (full or estimated)."""
+
     def rows_for(hidden: int) -> dict:
         net, params, x, t = make_problem(hidden, config.batch, config.dtype, config.seed)
         n_params = sum(v.size for v in params.values())
@@ -105,10 +112,15 @@ def numpy_worker(config: Config) -> list[dict]:
             indices = subset_indices(params, sampled, np.random.default_rng(config.seed))
             start = time.perf_counter()
             from jaxnet.book.numerical import numerical_gradient
+
             numerical_gradient(lambda p: net.loss(p, x, t), params, indices=indices)
             numerical = (time.perf_counter() - start) * n_params / sampled
-        return {**row, "numerical_s": numerical, "numerical_estimated": sampled < n_params,
-                "numerical_sampled_params": sampled}
+        return {
+            **row,
+            "numerical_s": numerical,
+            "numerical_estimated": sampled < n_params,
+            "numerical_sampled_params": sampled,
+        }
 
     return _warmed(rows_for, config)
 
@@ -144,35 +156,45 @@ def jax_worker(config: Config) -> list[dict]:
         # Sequential equal to TwoLayerNet: softmax then cross entropy) one backward pass to the deltas.
         vmapped = compiled(lambda p, a, b: per_example(net.loss, p, a, b), params, x, t)
         time_it("per_example_vmap", lambda: vmapped(params, x, t))
-        xs, ts = [x[i:i + 1] for i in range(x.shape[0])], [t[i:i + 1] for i in range(t.shape[0])]
+        xs, ts = [x[i : i + 1] for i in range(x.shape[0])], [t[i : i + 1] for i in range(t.shape[0])]
         single = compiled(grad, params, xs[0], ts[0])
         time_it("per_example_loop", lambda: [single(params, xi, ti) for xi, ti in zip(xs, ts)])
         model = Sequential([Dense(hidden, activation=net.activation), Dense(10, activation="softmax")])
-        model_params = {model.names[0]: {"w": params["W1"], "b": params["b1"]},
-                        model.names[1]: {"w": params["W2"], "b": params["b2"]}}
+        model_params = {
+            model.names[0]: {"w": params["W1"], "b": params["b1"]},
+            model.names[1]: {"w": params["W2"], "b": params["b2"]},
+        }
         loss = losses.categorical_crossentropy
         deltas = compiled(lambda p, a, b: per_example(model, p, a, b, loss), model_params, x, t)
         time_it("per_example_deltas", lambda: deltas(model_params, x, t))
         # Each example's gradient norm (clipping's need): here vmap can fuse the B x P gradients into the sum.
-        norm = lambda g: jnp.sqrt(sum(jnp.sum(leaf.reshape(leaf.shape[0], -1) ** 2, axis=1)
-                                      for leaf in jax.tree.leaves(g)))
+        norm = lambda g: jnp.sqrt(
+            sum(jnp.sum(leaf.reshape(leaf.shape[0], -1) ** 2, axis=1) for leaf in jax.tree.leaves(g))
+        )
         vmap_norms = compiled(lambda p, a, b: norm(per_example(net.loss, p, a, b)), params, x, t)
         time_it("per_example_norms_vmap", lambda: vmap_norms(params, x, t))
-        single_norm = compiled(lambda p, a, b: norm(jax.tree.map(lambda g: g[None], grad(p, a, b))),
-                               params, xs[0], ts[0])
+        single_norm = compiled(
+            lambda p, a, b: norm(jax.tree.map(lambda g: g[None], grad(p, a, b))), params, xs[0], ts[0]
+        )
         time_it("per_example_norms_loop", lambda: [single_norm(params, xi, ti) for xi, ti in zip(xs, ts)])
         delta_norms = compiled(lambda p, a, b: per_example_gradient_norms(model, p, a, b, loss), model_params, x, t)
         time_it("per_example_norms_deltas", lambda: delta_norms(model_params, x, t))
         # DP-SGD's clipped, noised mean: Optax's private aggregation of vmap(grad), and the deltas' way.
         clip, noise, batch = 1.0, 1.1, x.shape[0]
         private = optax.contrib.differentially_private_aggregate(clip, noise, key=jax.random.key(0))
-        optax_dp = compiled(lambda p, a, b, s: private.update(per_example(net.loss, p, a, b), s)[0],
-                            params, x, t, private.init(params))
+        optax_dp = compiled(
+            lambda p, a, b, s: private.update(per_example(net.loss, p, a, b), s)[0], params, x, t, private.init(params)
+        )
         state = private.init(params)
         time_it("dp_sgd_optax_vmap", lambda: optax_dp(params, x, t, state))
         ours = dp_sgd_aggregate(clip, noise, batch, key=jax.random.key(0))
-        deltas_dp = compiled(lambda p, a, b, s: ours.update(clipped_gradient_sum(model, p, a, b, loss, clip), s)[0],
-                             model_params, x, t, ours.init(model_params))
+        deltas_dp = compiled(
+            lambda p, a, b, s: ours.update(clipped_gradient_sum(model, p, a, b, loss, clip), s)[0],
+            model_params,
+            x,
+            t,
+            ours.init(model_params),
+        )
         ours_state = ours.init(model_params)
         time_it("dp_sgd_deltas", lambda: deltas_dp(model_params, x, t, ours_state))
         return row
@@ -203,9 +225,11 @@ def agreement(config: Config) -> dict:
         numeric, manual = net.numerical_gradient(params, x, t), net.gradient(params, x, t)
         auto = jax.jit(net.autodiff_gradient)(jax.tree.map(jnp.asarray, params), jnp.asarray(x), jnp.asarray(t))
         result["book_check"] = {
-            "numerical_vs_manual": _agreement(numeric, manual), "manual_vs_autodiff": _agreement(manual, auto),
+            "numerical_vs_manual": _agreement(numeric, manual),
+            "manual_vs_autodiff": _agreement(manual, auto),
             "numerical_vs_autodiff": _agreement(numeric, auto),
-            "mean_abs_numerical_vs_manual": {k: float(np.mean(np.abs(numeric[k] - manual[k]))) for k in params}}
+            "mean_abs_numerical_vs_manual": {k: float(np.mean(np.abs(numeric[k] - manual[k]))) for k in params},
+        }
         for hidden in config.hiddens:
             net, params, x, t = make_problem(hidden, config.batch, "float64", config.seed)
             manual = net.gradient(params, x, t)
@@ -215,8 +239,13 @@ def agreement(config: Config) -> dict:
             masked = {k: np.zeros_like(v) for k, v in manual.items()}
             for i, k in enumerate(sorted(params)):  # jax.tree order is sorted keys
                 masked[k].reshape(-1)[indices[i]] = manual[k].reshape(-1)[indices[i]]
-            result["per_size"].append({"hidden": hidden, "manual_vs_autodiff": _agreement(manual, auto),
-                                       "numerical_vs_manual_sampled": _agreement(numeric, masked)})
+            result["per_size"].append(
+                {
+                    "hidden": hidden,
+                    "manual_vs_autodiff": _agreement(manual, auto),
+                    "numerical_vs_manual_sampled": _agreement(numeric, masked),
+                }
+            )
     return result
 
 
@@ -243,11 +272,21 @@ def run(config: Config) -> dict:
         row["dp_deltas_speedup_over_optax"] = row["dp_sgd_optax_vmap_s"] / row["dp_sgd_deltas_s"]
         row["dp_deltas_speedup_over_loop"] = row["per_example_loop_s"] / row["dp_sgd_deltas_s"]
         rows.append(row)
-    return {"environment": {**environment(), "dtype": config.dtype,
-                            "isolation": "NumPy methods and JAX methods each timed in their own process"},
-            "config": {"hiddens": list(config.hiddens), "batch": config.batch, "repeats": config.repeats,
-                       "numerical_budget_s": config.numerical_budget_s},
-            "rows": rows, "agreement": agreement(config)}
+    return {
+        "environment": {
+            **environment(),
+            "dtype": config.dtype,
+            "isolation": "NumPy methods and JAX methods each timed in their own process",
+        },
+        "config": {
+            "hiddens": list(config.hiddens),
+            "batch": config.batch,
+            "repeats": config.repeats,
+            "numerical_budget_s": config.numerical_budget_s,
+        },
+        "rows": rows,
+        "agreement": agreement(config),
+    }
 
 
 def _ms(seconds: float) -> str:
@@ -262,63 +301,95 @@ def _ms_cpu(row: dict, name: str) -> str:
 def format_report(report: dict) -> str:
     """The report as the terminal tables."""
     env = report["environment"]
-    lines = ["Environment: " + ", ".join(f"{k}={v}" for k, v in env.items() if v != ""),
-             f"Network: TwoLayerNet(784, H, 10), batch {report['config']['batch']}, medians of "
-             f"{report['config']['repeats']} runs after warm-up",
-             "", "Time per gradient (ms, wall / CPU of the process: CPU above wall means more than one core "
-             "busy; numerical in s, '*' = estimated from a timed random subset of parameters)",
-             f"{'H':>5} {'params':>9} {'numerical s':>12} {'manual':>17} {'jax.grad':>10} {'jit(grad)':>17} "
-             f"{'compile s':>10} {'fwd numpy':>10} {'fwd jit':>10}"]
+    lines = [
+        "Environment: " + ", ".join(f"{k}={v}" for k, v in env.items() if v != ""),
+        f"Network: TwoLayerNet(784, H, 10), batch {report['config']['batch']}, medians of "
+        f"{report['config']['repeats']} runs after warm-up",
+        "",
+        "Time per gradient (ms, wall / CPU of the process: CPU above wall means more than one core "
+        "busy; numerical in s, '*' = estimated from a timed random subset of parameters)",
+        f"{'H':>5} {'params':>9} {'numerical s':>12} {'manual':>17} {'jax.grad':>10} {'jit(grad)':>17} "
+        f"{'compile s':>10} {'fwd numpy':>10} {'fwd jit':>10}",
+    ]
     for r in report["rows"]:
         star = "*" if r["numerical_estimated"] else " "
-        lines.append(f"{r['hidden']:>5} {r['params']:>9,} {r['numerical_s']:>11.3f}{star} "
-                     f"{_ms_cpu(r, 'manual')} {_ms(r['jax_grad_eager_s'])} {_ms_cpu(r, 'jit_grad')} "
-                     f"{r['jit_compile_s']:>10.3f} {_ms(r['forward_numpy_s'])} {_ms(r['forward_jit_s'])}")
-    lines += ["", "Ratios (gradient/forward: the cheap-gradient principle says a small constant, about 2-3)",
-              f"{'H':>5} {'params':>9} {'grad/fwd manual':>16} {'grad/fwd jit':>13} {'numerical/manual':>17} "
-              f"{'numerical/jit':>14} {'manual/jit':>11}"]
+        lines.append(
+            f"{r['hidden']:>5} {r['params']:>9,} {r['numerical_s']:>11.3f}{star} "
+            f"{_ms_cpu(r, 'manual')} {_ms(r['jax_grad_eager_s'])} {_ms_cpu(r, 'jit_grad')} "
+            f"{r['jit_compile_s']:>10.3f} {_ms(r['forward_numpy_s'])} {_ms(r['forward_jit_s'])}"
+        )
+    lines += [
+        "",
+        "Ratios (gradient/forward: the cheap-gradient principle says a small constant, about 2-3)",
+        f"{'H':>5} {'params':>9} {'grad/fwd manual':>16} {'grad/fwd jit':>13} {'numerical/manual':>17} "
+        f"{'numerical/jit':>14} {'manual/jit':>11}",
+    ]
     for r in report["rows"]:
-        lines.append(f"{r['hidden']:>5} {r['params']:>9,} {r['grad_over_forward_manual']:>16.2f} "
-                     f"{r['grad_over_forward_jit']:>13.2f} {r['numerical_over_manual']:>17,.0f} "
-                     f"{r['numerical_over_jit']:>14,.0f} {r['manual_over_jit']:>11.2f}")
+        lines.append(
+            f"{r['hidden']:>5} {r['params']:>9,} {r['grad_over_forward_manual']:>16.2f} "
+            f"{r['grad_over_forward_jit']:>13.2f} {r['numerical_over_manual']:>17,.0f} "
+            f"{r['numerical_over_jit']:>14,.0f} {r['manual_over_jit']:>11.2f}"
+        )
     batch = report["config"]["batch"]
-    lines += ["", f"Per-example gradients, batch {batch} (ms): all B x P gradients by jit(vmap(grad)), a Python "
-              "loop of jit(grad) per example, and one backward pass to the Dense deltas (jaxnet.per_example_gradients)",
-              f"{'H':>5} {'vmap':>10} {'loop':>10} {'deltas':>10} {'vmap/loop':>10} {'deltas vs loop':>15}"]
+    lines += [
+        "",
+        f"Per-example gradients, batch {batch} (ms): all B x P gradients by jit(vmap(grad)), a Python "
+        "loop of jit(grad) per example, and one backward pass to the Dense deltas (jaxnet.per_example_gradients)",
+        f"{'H':>5} {'vmap':>10} {'loop':>10} {'deltas':>10} {'vmap/loop':>10} {'deltas vs loop':>15}",
+    ]
     for r in report["rows"]:
-        lines.append(f"{r['hidden']:>5} {_ms(r['per_example_vmap_s'])} {_ms(r['per_example_loop_s'])} "
-                     f"{_ms(r['per_example_deltas_s'])} {r['vmap_speedup_over_loop']:>9.1f}x "
-                     f"{r['deltas_speedup_over_loop']:>14.1f}x")
-    lines += ["", "Each example's gradient norm (ms): vmap, loop, deltas (per_example_gradient_norms); DP-SGD's "
-              "clipped noised mean: Optax's differentially_private_aggregate on vmap(grad) vs clipped_gradient_sum "
-              "+ dp_sgd_aggregate",
-              f"{'H':>5} {'norms vmap':>11} {'norms loop':>11} {'deltas':>10} {'vs loop':>8} {'vs vmap':>8} "
-              f"{'DP optax':>10} {'DP deltas':>10} {'vs optax':>9} {'vs loop':>8}"]
+        lines.append(
+            f"{r['hidden']:>5} {_ms(r['per_example_vmap_s'])} {_ms(r['per_example_loop_s'])} "
+            f"{_ms(r['per_example_deltas_s'])} {r['vmap_speedup_over_loop']:>9.1f}x "
+            f"{r['deltas_speedup_over_loop']:>14.1f}x"
+        )
+    lines += [
+        "",
+        "Each example's gradient norm (ms): vmap, loop, deltas (per_example_gradient_norms); DP-SGD's "
+        "clipped noised mean: Optax's differentially_private_aggregate on vmap(grad) vs clipped_gradient_sum "
+        "+ dp_sgd_aggregate",
+        f"{'H':>5} {'norms vmap':>11} {'norms loop':>11} {'deltas':>10} {'vs loop':>8} {'vs vmap':>8} "
+        f"{'DP optax':>10} {'DP deltas':>10} {'vs optax':>9} {'vs loop':>8}",
+    ]
     for r in report["rows"]:
-        lines.append(f"{r['hidden']:>5} {_ms(r['per_example_norms_vmap_s']):>11} "
-                     f"{_ms(r['per_example_norms_loop_s']):>11} {_ms(r['per_example_norms_deltas_s'])} "
-                     f"{r['deltas_norms_speedup_over_loop']:>7.1f}x {r['deltas_norms_speedup_over_vmap']:>7.1f}x "
-                     f"{_ms(r['dp_sgd_optax_vmap_s'])} {_ms(r['dp_sgd_deltas_s'])} "
-                     f"{r['dp_deltas_speedup_over_optax']:>8.1f}x {r['dp_deltas_speedup_over_loop']:>7.1f}x")
+        lines.append(
+            f"{r['hidden']:>5} {_ms(r['per_example_norms_vmap_s']):>11} "
+            f"{_ms(r['per_example_norms_loop_s']):>11} {_ms(r['per_example_norms_deltas_s'])} "
+            f"{r['deltas_norms_speedup_over_loop']:>7.1f}x {r['deltas_norms_speedup_over_vmap']:>7.1f}x "
+            f"{_ms(r['dp_sgd_optax_vmap_s'])} {_ms(r['dp_sgd_deltas_s'])} "
+            f"{r['dp_deltas_speedup_over_optax']:>8.1f}x {r['dp_deltas_speedup_over_loop']:>7.1f}x"
+        )
     book_rows = [r for r in report["rows"] if r["hidden"] == BOOK_HIDDEN]
     if book_rows:
         r = book_rows[0]
-        lines += ["", f"The book's size, TwoLayerNet(784, {BOOK_HIDDEN}, 10), batch {batch}, "
-                  f"{report['environment'].get('dtype')}: jit(grad) {r['jit_grad_s'] * 1e3:.3f} ms "
-                  f"(CPU {r['jit_grad_cpu_s'] * 1e3:.3f}), hand-written NumPy backprop {r['manual_s'] * 1e3:.3f} ms "
-                  f"(CPU {r['manual_cpu_s'] * 1e3:.3f}): NumPy / jit = {r['manual_over_jit']:.2f}x"]
+        lines += [
+            "",
+            f"The book's size, TwoLayerNet(784, {BOOK_HIDDEN}, 10), batch {batch}, "
+            f"{report['environment'].get('dtype')}: jit(grad) {r['jit_grad_s'] * 1e3:.3f} ms "
+            f"(CPU {r['jit_grad_cpu_s'] * 1e3:.3f}), hand-written NumPy backprop {r['manual_s'] * 1e3:.3f} ms "
+            f"(CPU {r['manual_cpu_s'] * 1e3:.3f}): NumPy / jit = {r['manual_over_jit']:.2f}x",
+        ]
     book = report["agreement"]["book_check"]
-    lines += ["", "Agreement in float64 (relative error = ||a-b|| / ||a+b||)",
-              "  book's gradient check, H=50, 3 examples, every parameter:"]
+    lines += [
+        "",
+        "Agreement in float64 (relative error = ||a-b|| / ||a+b||)",
+        "  book's gradient check, H=50, 3 examples, every parameter:",
+    ]
     for name in ("numerical_vs_manual", "manual_vs_autodiff", "numerical_vs_autodiff"):
         lines.append(f"    {name:<22} max |diff| {book[name]['max_abs']:.2e}   relative {book[name]['relative']:.2e}")
-    lines.append("    mean |backprop - numerical|: " + ", ".join(
-        f"{k} {v:.1e}" for k, v in book["mean_abs_numerical_vs_manual"].items()))
-    lines.append(f"  per size, batch {batch} (a sampled numerical entry can differ where a ReLU input "
-                 "lies within h=1e-4 of its kink):")
+    lines.append(
+        "    mean |backprop - numerical|: "
+        + ", ".join(f"{k} {v:.1e}" for k, v in book["mean_abs_numerical_vs_manual"].items())
+    )
+    lines.append(
+        f"  per size, batch {batch} (a sampled numerical entry can differ where a ReLU input "
+        "lies within h=1e-4 of its kink):"
+    )
     for r in report["agreement"]["per_size"]:
-        lines.append(f"    H={r['hidden']:<5} manual vs jax.grad: relative {r['manual_vs_autodiff']['relative']:.1e}, "
-                     f"numerical vs manual (200 sampled): relative {r['numerical_vs_manual_sampled']['relative']:.1e}")
+        lines.append(
+            f"    H={r['hidden']:<5} manual vs jax.grad: relative {r['manual_vs_autodiff']['relative']:.1e}, "
+            f"numerical vs manual (200 sampled): relative {r['numerical_vs_manual_sampled']['relative']:.1e}"
+        )
     return "\n".join(lines)
 
 
@@ -341,25 +412,43 @@ def write_plot(report: dict, path: pathlib.Path) -> None:
     ax.plot(p, [r["numerical_s"] for r in rows], "o-", label="numerical (NumPy, central difference)")
     est = [r for r in rows if r["numerical_estimated"]]
     if est:
-        ax.plot([r["params"] for r in est], [r["numerical_s"] for r in est], "o", mfc="white", color="C0",
-                label="numerical, estimated from a subset")
+        ax.plot(
+            [r["params"] for r in est],
+            [r["numerical_s"] for r in est],
+            "o",
+            mfc="white",
+            color="C0",
+            label="numerical, estimated from a subset",
+        )
     ax.plot(p, [r["manual_s"] for r in rows], "s-", label="manual backprop (NumPy)")
     ax.plot(p, [r["jax_grad_eager_s"] for r in rows], "^-", label="jax.grad (eager)")
     ax.plot(p, [r["jit_grad_s"] for r in rows], "d-", label="jax.jit(jax.grad)")
-    ax.set(xscale="log", yscale="log", xlabel="parameters P", ylabel="seconds per gradient (batch 100)",
-           title="Gradient cost against model size")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="parameters P",
+        ylabel="seconds per gradient (batch 100)",
+        title="Gradient cost against model size",
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.grad_speed", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.grad_speed",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="three sizes, fewer repeats (under a minute)")
     parser.add_argument("--hidden", type=int, nargs="+", help="hidden sizes to sweep (default 10 50 100 300 1000)")
-    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                        help="dtype of the timed runs (the book's NumPy default is float64)")
+    parser.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="dtype of the timed runs (the book's NumPy default is float64)",
+    )
     parser.add_argument("--repeats", type=positive_int, help="timed runs per figure (median reported)")
     parser.add_argument("--json", type=pathlib.Path, help="write every figure as JSON")
     parser.add_argument("--csv", type=pathlib.Path, help="write the per-size rows as CSV")
@@ -377,8 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     config = Config(**{**config.__dict__, **overrides})
     report = run(config)
     print(format_report(report))
-    write_report_files(report, args.json, [(args.csv, lambda p: write_csv(report, p)),
-                                           (args.plot, lambda p: write_plot(report, p))])
+    write_report_files(
+        report, args.json, [(args.csv, lambda p: write_csv(report, p)), (args.plot, lambda p: write_plot(report, p))]
+    )
     return 0
 
 

@@ -13,6 +13,7 @@ Levers (A is the baseline, B the lever):
 A and B alternate (A B A B ...), so slow drifts of a shared machine hit both; each process trains one
 warm-up epoch and 3 timed epochs and reports their median. Printed: both medians and the per-pair ratios.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,14 +51,21 @@ _CHECKOUT = pathlib.Path(__file__).resolve().parent.parent
 
 def epoch_seconds(workload: str, quick: bool, env: dict, prefix: list[str]) -> float:
     """The median timed epoch of one fresh process."""
-    done = subprocess.run([*prefix, sys.executable, "-c", _PROGRAM, workload, "quick" if quick else "full"],
-                          env={**os.environ, **env}, cwd=_CHECKOUT, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [*prefix, sys.executable, "-c", _PROGRAM, workload, "quick" if quick else "full"],
+        env={**os.environ, **env},
+        cwd=_CHECKOUT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.levers", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.levers", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("lever", choices=sorted(LEVERS))
     parser.add_argument("--workload", choices=sorted(w for w in WORKLOADS if w.startswith("mlp")), default="mlp")
     parser.add_argument("--pairs", type=positive_int, default=5)
@@ -71,9 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         a.append(epoch_seconds(args.workload, not args.full, a_env, []))
         b.append(epoch_seconds(args.workload, not args.full, b_env, b_prefix))
     ratios = [x / y for x, y in zip(a, b)]
-    print(f"{args.lever} on {args.workload}: A (baseline) {statistics.median(a):.3f} s, B (lever) "
-          f"{statistics.median(b):.3f} s per epoch; A/B per pair {', '.join(f'{r:.2f}' for r in ratios)}; "
-          f"median {statistics.median(ratios):.2f}x")
+    print(
+        f"{args.lever} on {args.workload}: A (baseline) {statistics.median(a):.3f} s, B (lever) "
+        f"{statistics.median(b):.3f} s per epoch; A/B per pair {', '.join(f'{r:.2f}' for r in ratios)}; "
+        f"median {statistics.median(ratios):.2f}x"
+    )
     return 0
 
 

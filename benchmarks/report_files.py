@@ -1,4 +1,5 @@
 """Writing a benchmark's report files (JSON and any others) next to its terminal output."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,8 +10,11 @@ from typing import Callable, Sequence
 from jaxnet._src.atomic import check_writable
 
 
-def write_report_files(report: dict, json_path: pathlib.Path | None,
-                       others: Sequence[tuple[pathlib.Path | None, Callable[[pathlib.Path], None]]] = ()) -> None:
+def write_report_files(
+    report: dict,
+    json_path: pathlib.Path | None,
+    others: Sequence[tuple[pathlib.Path | None, Callable[[pathlib.Path], None]]] = (),
+) -> None:
     """Write the report as JSON and each (path, writer) pair whose path was given, saying where."""
     for path, write in ((json_path, lambda p: p.write_text(json.dumps(report, indent=2))), *others):
         if path is not None:

@@ -9,6 +9,7 @@ epoch). Efficiency = samples/s with N processes / (N x samples/s with one). On a
 machine with fewer cores than processes the processes share cores, so efficiency is
 bound by cores / processes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,7 @@ def _worker(nproc: int, pid: int, port: int, examples: int, epochs: int) -> None
 
     workload = WORKLOADS["mlp"]
     x, y = workload.data(quick=True)
-    x, y = x[:examples * nproc], y[:examples * nproc]  # every process passes the whole set and reads its share
+    x, y = x[: examples * nproc], y[: examples * nproc]  # every process passes the whole set and reads its share
     model = zoo.mlp()
     params = model.init(jax.random.key(0), workload.input_shape)
     _, history = fit(model, params, x, y, batch_size=workload.batch_size * nproc, epochs=epochs + 1, verbose=0)
@@ -47,9 +48,28 @@ def run(nproc: int, examples: int, epochs: int) -> float:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, JAX_PLATFORMS="cpu")
-    procs = [subprocess.Popen([sys.executable, "-m", "benchmarks.scaling", "--worker", str(nproc), str(pid), str(port),
-                               "--examples", str(examples), "--epochs", str(epochs)], env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for pid in range(nproc)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.scaling",
+                "--worker",
+                str(nproc),
+                str(pid),
+                str(port),
+                "--examples",
+                str(examples),
+                "--epochs",
+                str(epochs),
+            ],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in range(nproc)
+    ]
     outs = [p.communicate()[0] for p in procs]
     return json.loads(next(line[7:] for line in outs[0].splitlines() if line.startswith("RESULT ")))["samples_per_s"]
 

@@ -7,6 +7,7 @@ opened as a memmap; ``fit`` streams it in chunks read ahead by Grain. Each run t
 one warm-up epoch (compilation) and then timed epochs; samples/s come from the median
 timed epoch. The ratio streamed / in memory is the figure to watch (goal: >= 90%).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,10 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         np.save(pathlib.Path(folder) / "x.npy", x)
         mapped = np.load(pathlib.Path(folder) / "x.npy", mmap_mode="r")
-        results = {"in memory": samples_per_second(x, y, workload, args.epochs),
-                   "memmap, streamed": samples_per_second(mapped, y, workload, args.epochs)}
+        results = {
+            "in memory": samples_per_second(x, y, workload, args.epochs),
+            "memmap, streamed": samples_per_second(mapped, y, workload, args.epochs),
+        }
     for name, rate in results.items():
         print(f"{workload.name} ({len(y)} examples, batch {workload.batch_size}) {name:>17}: {rate:10,.0f} samples/s")
     ratio = results["memmap, streamed"] / results["in memory"]

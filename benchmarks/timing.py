@@ -1,4 +1,5 @@
 """Timing helpers shared by the benchmarks: warm-up, blocking, medians, environment facts."""
+
 from __future__ import annotations
 
 import os

@@ -21,6 +21,7 @@ own process, the fastest per shape; a trainer's "GEMM share" is that limit's tim
 over its step time. Peers that are not installed (``pip install -e '.[bench]'``)
 are reported as skipped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,8 +84,17 @@ _CHECKOUT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def _spawn(worker: str, workload: str, quick: bool, epochs: int, timeout: float) -> dict:
-    command = [sys.executable, "-m", "benchmarks.train_speed", "--worker", worker, "--workload", workload,
-               "--epochs", str(epochs)] + (["--quick"] if quick else [])
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.train_speed",
+        "--worker",
+        worker,
+        "--workload",
+        workload,
+        "--epochs",
+        str(epochs),
+    ] + (["--quick"] if quick else [])
     env = dict(os.environ, KERAS_BACKEND="jax")
     try:
         # The benchmarks live in the checkout, not in the installed wheel: run the worker from its root.
@@ -125,14 +135,20 @@ def run(workloads: list[str], quick: bool, repeats: int, timeout: float, trainer
                     steps = math.ceil(result["examples"] / workload.batch_size)
                     result["gemm_share"] = steps * machine["step_s"] / result["median_epoch_s"]
             rows[label] = result
-        report["workloads"][name] = {"batch_size": workload.batch_size, "flops_per_example": flops,
-                                     "gemm": gemm, "gemm_limit": machine, "trainers": rows}
+        report["workloads"][name] = {
+            "batch_size": workload.batch_size,
+            "flops_per_example": flops,
+            "gemm": gemm,
+            "gemm_limit": machine,
+            "trainers": rows,
+        }
     return report
 
 
 def _best(rows: dict, prefixes: tuple[str, ...]) -> tuple[float, str] | None:
-    ranked = [(r["samples_per_s"], label) for label, r in rows.items()
-              if label.startswith(prefixes) and "samples_per_s" in r]
+    ranked = [
+        (r["samples_per_s"], label) for label, r in rows.items() if label.startswith(prefixes) and "samples_per_s" in r
+    ]
     return max(ranked) if ranked else None
 
 
@@ -152,27 +168,34 @@ def _verdict(rows: dict) -> str:
 
 
 def format_report(report: dict) -> str:
-    lines = ["Environment: " + ", ".join(f"{k}={v}" for k, v in report["environment"].items() if v != ""),
-             f"Each trainer in its own process; 1 warm-up epoch, then the median of {report['repeats']} timed epochs.",
-             "GEMM share: the step's matrix multiplies at the fastest library per shape, over the trainer's step."]
+    lines = [
+        "Environment: " + ", ".join(f"{k}={v}" for k, v in report["environment"].items() if v != ""),
+        f"Each trainer in its own process; 1 warm-up epoch, then the median of {report['repeats']} timed epochs.",
+        "GEMM share: the step's matrix multiplies at the fastest library per shape, over the trainer's step.",
+    ]
     for name, block in report["workloads"].items():
         workload = WORKLOADS[name]
         examples = next((r["examples"] for r in block["trainers"].values() if "examples" in r), "?")
         flops = block["flops_per_example"]
-        lines += ["", f"== {name}: batch {block['batch_size']}, {examples} synthetic examples of shape "
-                      f"{workload.input_shape}, {flops / 1e6 if flops else float('nan'):.2f} MFLOP per example "
-                      "per training step ==",
-                  f"{'trainer':<22} {'samples/s':>11} {'epoch s':>9} {'1st epoch s':>12} {'vs jaxnet':>10} "
-                  f"{'GFLOP/s':>8} {'GEMM share':>10}  configuration; threads"]
+        lines += [
+            "",
+            f"== {name}: batch {block['batch_size']}, {examples} synthetic examples of shape "
+            f"{workload.input_shape}, {flops / 1e6 if flops else float('nan'):.2f} MFLOP per example "
+            "per training step ==",
+            f"{'trainer':<22} {'samples/s':>11} {'epoch s':>9} {'1st epoch s':>12} {'vs jaxnet':>10} "
+            f"{'GFLOP/s':>8} {'GEMM share':>10}  configuration; threads",
+        ]
         ours = block["trainers"].get("jaxnet fit", {}).get("samples_per_s")
         for label, r in block["trainers"].items():
             if "samples_per_s" not in r:
                 lines.append(f"{label:<22} {'skipped: ' + r.get('skipped', r.get('error', '?'))}")
                 continue
             ratio = f"{r['samples_per_s'] / ours:.2f}x" if ours else "-"
-            lines.append(f"{label:<22} {r['samples_per_s']:>11,.0f} {r['median_epoch_s']:>9.3f} "
-                         f"{r['first_epoch_s']:>12.3f} {ratio:>10} {r.get('achieved_flops', 0) / 1e9:>8.2f} "
-                         f"{100 * r.get('gemm_share', 0):>9.1f}%  {r.get('config', '')}; {r['threads']}")
+            lines.append(
+                f"{label:<22} {r['samples_per_s']:>11,.0f} {r['median_epoch_s']:>9.3f} "
+                f"{r['first_epoch_s']:>12.3f} {ratio:>10} {r.get('achieved_flops', 0) / 1e9:>8.2f} "
+                f"{100 * r.get('gemm_share', 0):>9.1f}%  {r.get('config', '')}; {r['threads']}"
+            )
         lines.append(_verdict(block["trainers"]))
         lines += _format_gemm(block)
     return "\n".join(lines)
@@ -183,20 +206,29 @@ def _format_gemm(block: dict) -> list[str]:
     if not machine:
         return ["GEMM limit: no library measured"]
     libraries = [m["library"] for m in block["gemm"] if "shapes" in m]
-    lines = [f"GEMM limit: {machine['step_s'] * 1e3:.3f} ms per step ({machine['gflops']:.1f} GFLOP/s), "
-             "the fastest library per shape; GFLOP/s per library and shape:"]
-    lines += [f"  {m['library']} skipped: {m.get('skipped', m.get('error'))}" for m in block["gemm"]
-              if "shapes" not in m]
+    lines = [
+        f"GEMM limit: {machine['step_s'] * 1e3:.3f} ms per step ({machine['gflops']:.1f} GFLOP/s), "
+        "the fastest library per shape; GFLOP/s per library and shape:"
+    ]
+    lines += [
+        f"  {m['library']} skipped: {m.get('skipped', m.get('error'))}" for m in block["gemm"] if "shapes" not in m
+    ]
     lines.append(f"  {'product':<26} {'m x k x n':>20} " + " ".join(f"{lib:>17}" for lib in libraries) + "  fastest")
     for row in machine["shapes"]:
         size = f"{row['m']}x{row['k']}x{row['n']}"
-        lines.append(f"  {row['what']:<26} {size:>20} " + " ".join(f"{row[lib]:>17.1f}" for lib in libraries)
-                     + f"  {row['best']}")
+        lines.append(
+            f"  {row['what']:<26} {size:>20} "
+            + " ".join(f"{row[lib]:>17.1f}" for lib in libraries)
+            + f"  {row['best']}"
+        )
     return lines
 
 
-WORKLOAD_TITLES = {"mlp": "seeds' MLP, batch 32", "mlp_b256": "seeds' MLP, batch 256",
-                   "cnn": "seeds' CIFAR CNN, batch 64"}
+WORKLOAD_TITLES = {
+    "mlp": "seeds' MLP, batch 32",
+    "mlp_b256": "seeds' MLP, batch 256",
+    "cnn": "seeds' CIFAR CNN, batch 64",
+}
 
 
 def format_markdown(report: dict) -> str:
@@ -217,12 +249,17 @@ def format_markdown(report: dict) -> str:
     for block in blocks.values():
         machine = block.get("gemm_limit")
         limit_cells.append(f"{block['batch_size'] / machine['step_s']:,.0f}" if machine else "-")
-    lines.append("| GEMM limit (the step's matrix multiplies only, fastest library per shape) | "
-                 + " | ".join(limit_cells) + " |")
+    lines.append(
+        "| GEMM limit (the step's matrix multiplies only, fastest library per shape) | "
+        + " | ".join(limit_cells)
+        + " |"
+    )
     ratios = []
     for block in blocks.values():
-        ours, peer = block["trainers"].get("jaxnet fit", {}).get("samples_per_s"), _best(
-            {k: v for k, v in block["trainers"].items() if not k.startswith(("jaxnet", "numpy"))}, ("",))
+        ours, peer = (
+            block["trainers"].get("jaxnet fit", {}).get("samples_per_s"),
+            _best({k: v for k, v in block["trainers"].items() if not k.startswith(("jaxnet", "numpy"))}, ("",)),
+        )
         ratios.append(f"{ours / peer[0]:.2f}x ({peer[1]})" if ours and peer else "-")
     lines.append("| jaxnet fit / best peer | " + " | ".join(ratios) + " |")
     return "\n".join(lines)
@@ -247,12 +284,20 @@ def write_plot(report: dict, path: pathlib.Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.train_speed", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.train_speed",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="fewer examples and repeats (under two minutes)")
     parser.add_argument("--workloads", nargs="+", choices=sorted(WORKLOADS), default=["mlp", "mlp_b256", "cnn"])
-    parser.add_argument("--trainers", nargs="+", choices=list(TRAINERS), metavar="TRAINER",
-                        help=f"which trainers to run (default all: {', '.join(TRAINERS)})")
+    parser.add_argument(
+        "--trainers",
+        nargs="+",
+        choices=list(TRAINERS),
+        metavar="TRAINER",
+        help=f"which trainers to run (default all: {', '.join(TRAINERS)})",
+    )
     parser.add_argument("--repeats", type=positive_int, help="timed epochs per trainer (default 3, quick 1)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed to one trainer")
     parser.add_argument("--json", type=pathlib.Path, help="write every figure as JSON")
@@ -269,8 +314,14 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (1 if args.quick else 3)
     report = run(args.workloads, args.quick, repeats, args.timeout, args.trainers)
     print(format_report(report))
-    write_report_files(report, args.json, [(args.plot, lambda p: write_plot(report, p)),
-                                           (args.markdown, lambda p: p.write_text(format_markdown(report) + "\n"))])
+    write_report_files(
+        report,
+        args.json,
+        [
+            (args.plot, lambda p: write_plot(report, p)),
+            (args.markdown, lambda p: p.write_text(format_markdown(report) + "\n")),
+        ],
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
 """The two training workloads of ``benchmarks.train_speed``, with their synthetic data."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

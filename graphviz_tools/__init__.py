@@ -9,6 +9,7 @@
 - ``plot_model``: Keras-style plots of jaxnet models;
 - ``export_model_explorer``: graphs too big for Graphviz, for Google's Model Explorer.
 """
+
 from graphviz_tools import examples, examples_jax
 from graphviz_tools.autograd import Var, exp, log, relu, sigmoid, tanh
 from graphviz_tools.backprop_graph import backprop_graph
@@ -19,7 +20,27 @@ from graphviz_tools.model_plot import plot_model
 from graphviz_tools.render import GraphvizNotInstalled, render, require_dot, to_digraph
 
 __all__ = [
-    "affine", "apple", "apple_orange", "backprop_graph", "EXAMPLES", "examples", "examples_jax", "exp",
-    "export_model_explorer", "grad_graph", "GraphvizNotInstalled", "jaxpr_graph", "log", "plot_model", "relu",
-    "render", "require_dot", "sigmoid", "softmax_loss", "tanh", "to_digraph", "two_layer", "Var"
+    "affine",
+    "apple",
+    "apple_orange",
+    "backprop_graph",
+    "EXAMPLES",
+    "examples",
+    "examples_jax",
+    "exp",
+    "export_model_explorer",
+    "grad_graph",
+    "GraphvizNotInstalled",
+    "jaxpr_graph",
+    "log",
+    "plot_model",
+    "relu",
+    "render",
+    "require_dot",
+    "sigmoid",
+    "softmax_loss",
+    "tanh",
+    "to_digraph",
+    "two_layer",
+    "Var",
 ]

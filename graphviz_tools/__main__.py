@@ -1,4 +1,5 @@
 """``python -m graphviz_tools``: see ``graphviz_tools.cli``."""
+
 from graphviz_tools.cli import main
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ contribution rather than the parent's total. ``backward()`` first resets every
 gradient in the graph, so calling it twice gives the same result; gradients of broadcast operands are summed back to the
 operand's shape. The traced graph is what ``graphviz_tools.render`` draws.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterable
@@ -16,10 +17,25 @@ from typing import Callable, Iterable
 import numpy as np
 
 #: How each operation is drawn: the symbol on its round node.
-SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "/", "reciprocal": "/", "pow": "**", "rpow": "c**x", "neg": "−x",
-           "exp": "exp",
-           "log": "log", "tanh": "tanh", "sigmoid": "sigmoid", "relu": "ReLU", "matmul": "dot",
-           "sum": "sum", "mean": "mean", "softmax_with_loss": "Softmax-\nwith-Loss"}
+SYMBOLS = {
+    "add": "+",
+    "sub": "−",
+    "mul": "×",
+    "div": "/",
+    "reciprocal": "/",
+    "pow": "**",
+    "rpow": "c**x",
+    "neg": "−x",
+    "exp": "exp",
+    "log": "log",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "relu": "ReLU",
+    "matmul": "dot",
+    "sum": "sum",
+    "mean": "mean",
+    "softmax_with_loss": "Softmax-\nwith-Loss",
+}
 
 
 def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -50,8 +66,15 @@ class Var:
 
     __slots__ = ("value", "grad", "name", "op", "parents", "constant", "_backward", "edge_grads")
 
-    def __init__(self, value, name: str | None = None, op: str = "", parents: tuple = (),
-                 constant: bool = False, backward: Callable | None = None):
+    def __init__(
+        self,
+        value,
+        name: str | None = None,
+        op: str = "",
+        parents: tuple = (),
+        constant: bool = False,
+        backward: Callable | None = None,
+    ):
         self.value = np.asarray(value, dtype=float)
         self.grad = np.zeros_like(self.value)
         self.name = name
@@ -119,8 +142,12 @@ class Var:
         if a.ndim not in (1, 2) or b.ndim != 2:
             raise ValueError(f"matmul supports (n,) or (n, k) @ (k, m), got {a.shape} @ {b.shape}")
         a2 = np.atleast_2d(a)
-        return self._result(a @ b, "matmul", (self, other),
-                            lambda g: ((np.atleast_2d(g) @ b.T).reshape(a.shape), a2.T @ np.atleast_2d(g)))
+        return self._result(
+            a @ b,
+            "matmul",
+            (self, other),
+            lambda g: ((np.atleast_2d(g) @ b.T).reshape(a.shape), a2.T @ np.atleast_2d(g)),
+        )
 
     # --- element-wise functions --------------------------------------------------------------
     def reciprocal(self):
@@ -171,8 +198,12 @@ class Var:
         target = np.atleast_2d(t.value)
         n = x.shape[0]
         loss = -np.sum(target * np.log(y)) / n
-        return self._result(loss, "softmax_with_loss", (self, t),
-                            lambda g: ((g * (y - target) / n).reshape(self.shape), np.zeros(t.shape)))
+        return self._result(
+            loss,
+            "softmax_with_loss",
+            (self, t),
+            lambda g: ((g * (y - target) / n).reshape(self.shape), np.zeros(t.shape)),
+        )
 
     # --- autodiff ----------------------------------------------------------------------------
     def topological_order(self) -> list["Var"]:
@@ -246,6 +277,7 @@ class Var:
     def _repr_svg_(self) -> str:
         """Jupyter shows a Var as its drawn graph (Graphviz's ``dot`` is needed)."""
         from graphviz_tools.render import run_dot, to_digraph  # render imports this module
+
         return run_dot(to_digraph(self).source, "svg").decode()
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ Contract with the HTML viewer: every node has a ``tooltip`` (equation, source fi
 shape/dtype, summary); every edge that carries a gradient has ``class="grad-step-K"`` (K: its
 place in the backward pass, 0 nearest the output); clusters are named ``cluster_<scope>``.
 """
+
 from __future__ import annotations
 
 import html
@@ -84,10 +85,20 @@ def local_derivative(edge: Edge, edges: list[Edge], number_format) -> str | None
     if name == "mul":  # the other factor's value: the book's "swapped" inputs
         partner = next((e for e in edges if e.dst == edge.dst and e.slot == 1 - slot), None)
         return None if partner is None else "×" + summarize(partner.value, number_format)
-    rules = {"add": "×1", "add_any": "×1", "sub": "×1" if slot == 0 else "×(−1)", "neg": "×(−1)",
-             "div": "×1/y" if slot == 0 else "×(−x/y²)", "exp": "×exp(x)", "log": "×1/x", "logistic": "×y(1−y)",
-             "tanh": "×(1−y²)", "dot_general": "·Wᵀ" if slot == 0 else "Xᵀ·", "reduce_sum": "×1 (broadcast)",
-             "integer_pow": "×(−y²)" if power == -1 else f"×{power}x^{(power or 1) - 1}"}
+    rules = {
+        "add": "×1",
+        "add_any": "×1",
+        "sub": "×1" if slot == 0 else "×(−1)",
+        "neg": "×(−1)",
+        "div": "×1/y" if slot == 0 else "×(−x/y²)",
+        "exp": "×exp(x)",
+        "log": "×1/x",
+        "logistic": "×y(1−y)",
+        "tanh": "×(1−y²)",
+        "dot_general": "·Wᵀ" if slot == 0 else "Xᵀ·",
+        "reduce_sum": "×1 (broadcast)",
+        "integer_pow": "×(−y²)" if power == -1 else f"×{power}x^{(power or 1) - 1}",
+    }
     return rules.get(name, "×∂y/∂x")
 
 
@@ -97,8 +108,7 @@ def _tooltip(trace: BackpropTrace, node: Node, value, number_format, summary) ->
         eqns = [trace.jaxpr.eqns[i] for i in node.unit.eqns]
         if len(eqns) == 1:
             e = eqns[0]
-            lines.append(f"{' '.join(map(str, e.outvars))} = {e.primitive.name} "
-                         f"{' '.join(str(v) for v in e.invars)}")
+            lines.append(f"{' '.join(map(str, e.outvars))} = {e.primitive.name} {' '.join(str(v) for v in e.invars)}")
         else:
             prims = list(dict.fromkeys(e.primitive.name for e in eqns))
             lines.append(f"{len(eqns)} equations: {', '.join(prims[:8])}{' …' if len(prims) > 8 else ''}")
@@ -165,24 +175,42 @@ def layer_norms(trace: BackpropTrace) -> list[tuple[str, float | None, float | N
 def _norm_table(rows, number_format) -> str:
     fmt = number_format.format if isinstance(number_format, str) else number_format
     cell = lambda v: "—" if v is None else fmt(v)  # noqa: E731
-    body = "".join(f'<tr><td align="left">{html.escape(n)}</td><td>{cell(w)}</td><td>{cell(o)}</td></tr>'
-                   for n, w, o in rows)
-    return (f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">'
-            f'<tr><td colspan="3"><b>gradient norms</b></td></tr>'
-            f'<tr><td>layer</td><td><font color="{GRADIENT_COLOR}">|∂L/∂weights|</font></td>'
-            f'<td><font color="{GRADIENT_COLOR}">|∂L/∂output|</font></td></tr>{body}</table>>')
+    body = "".join(
+        f'<tr><td align="left">{html.escape(n)}</td><td>{cell(w)}</td><td>{cell(o)}</td></tr>' for n, w, o in rows
+    )
+    return (
+        f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">'
+        f'<tr><td colspan="3"><b>gradient norms</b></td></tr>'
+        f'<tr><td>layer</td><td><font color="{GRADIENT_COLOR}">|∂L/∂weights|</font></td>'
+        f'<td><font color="{GRADIENT_COLOR}">|∂L/∂output|</font></td></tr>{body}</table>>'
+    )
 
 
-def draw_trace(trace: BackpropTrace, *, rankdir: str | None = None, number_format: str | Callable = "{:.4g}",
-               local_derivatives: bool = False, edge_width: str | None = "grad", summary: str = "norm",
-               norm_table: bool = True) -> graphviz.Digraph:
+def draw_trace(
+    trace: BackpropTrace,
+    *,
+    rankdir: str | None = None,
+    number_format: str | Callable = "{:.4g}",
+    local_derivatives: bool = False,
+    edge_width: str | None = "grad",
+    summary: str = "norm",
+    norm_table: bool = True,
+) -> graphviz.Digraph:
     """Draw a BackpropTrace in the book's style (see ``backprop_graph`` for the options)."""
     units = sum(1 for n in trace.nodes.values() if n.unit is not None)
     layered = any(n.scope for n in trace.nodes.values()) or sum(n.kind == "scope" for n in trace.nodes.values()) > 1
     rankdir = rankdir or ("LR" if units <= 12 and not layered else "TB")  # models read top to bottom
     dot = Digraph(name=trace.title)  # shows itself in Jupyter (the HTML viewer, or SVG)
-    dot.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.3", ranksep="0.3" if layered else "0.6",
-             label=trace.title, labelloc="t", fontsize="14", compound="true")
+    dot.attr(
+        rankdir=rankdir,
+        fontname="Helvetica",
+        nodesep="0.3",
+        ranksep="0.3" if layered else "0.6",
+        label=trace.title,
+        labelloc="t",
+        fontsize="14",
+        compound="true",
+    )
     dot.attr("node", fontname="Helvetica", fontsize="11", margin="0.05,0.03")
     dot.attr("edge", fontname="Helvetica", fontsize="9", arrowsize="0.6")
     values = {e.src: e.value for e in trace.edges}
@@ -206,20 +234,35 @@ def draw_trace(trace: BackpropTrace, *, rankdir: str | None = None, number_forma
             attrs["fontname"] = "Helvetica-Bold"
         if node.nonfinite:
             attrs.update(style="filled", fillcolor="#ffb3b3", color=GRADIENT_COLOR, penwidth="2")
-        graph.node(node.id, node_label(node), tooltip=_tooltip(trace, node, values.get(node.id), number_format,
-                                                                summary), **attrs)
+        graph.node(
+            node.id,
+            node_label(node),
+            tooltip=_tooltip(trace, node, values.get(node.id), number_format, summary),
+            **attrs,
+        )
 
     def fill(graph, path: tuple) -> None:
         for node in by_scope.get(path, []):
             add_node(graph, node)
-        children = sorted({s[:len(path) + 1] for s in by_scope if len(s) > len(path) and s[:len(path)] == path},
-                          key=lambda s: min(int(n.id[1:]) if n.id.startswith("u") else 10**9
-                                            for p, ns in by_scope.items() if p[:len(s)] == s for n in ns))
+        children = sorted(
+            {s[: len(path) + 1] for s in by_scope if len(s) > len(path) and s[: len(path)] == path},
+            key=lambda s: min(
+                int(n.id[1:]) if n.id.startswith("u") else 10**9
+                for p, ns in by_scope.items()
+                if p[: len(s)] == s
+                for n in ns
+            ),
+        )
         for child in children:
             with graph.subgraph(name="cluster_" + "__".join(child)) as sub:
                 cls = classes.get(child)
-                sub.attr(label=f"{child[-1]} ({cls})" if cls else child[-1], style="rounded,dashed",
-                         color="#888888", fontsize="11", labeljust="l")
+                sub.attr(
+                    label=f"{child[-1]} ({cls})" if cls else child[-1],
+                    style="rounded,dashed",
+                    color="#888888",
+                    fontsize="11",
+                    labeljust="l",
+                )
                 fill(sub, child)
 
     fill(dot, ())
@@ -243,17 +286,29 @@ def draw_trace(trace: BackpropTrace, *, rankdir: str | None = None, number_forma
         dot.edge(e.src, e.dst, **attrs)
     rows = layer_norms(trace) if norm_table else []
     if len(rows) > 1:  # a table of one row says no more than the edges
-        dot.node("gradient_norms", _norm_table(rows, number_format), shape="plaintext",
-                 tooltip="per-layer gradient norms")
+        dot.node(
+            "gradient_norms", _norm_table(rows, number_format), shape="plaintext", tooltip="per-layer gradient norms"
+        )
     return dot
 
 
-def backprop_graph(fun: Callable, *, argnums: int | Sequence[int] | None = None, seed=None,
-                   max_depth: int | None = None, collapse: Sequence[str] = (), max_nodes: int = MAX_NODES,
-                   max_equations: int = MAX_EQUATIONS, rankdir: str | None = None,
-                   number_format: str | Callable = "{:.4g}", local_derivatives: bool = False,
-                   edge_width: str | None = "grad", summary: str = "norm", norm_table: bool = True,
-                   output_names: Sequence[str] | None = None) -> Callable[..., graphviz.Digraph]:
+def backprop_graph(
+    fun: Callable,
+    *,
+    argnums: int | Sequence[int] | None = None,
+    seed=None,
+    max_depth: int | None = None,
+    collapse: Sequence[str] = (),
+    max_nodes: int = MAX_NODES,
+    max_equations: int = MAX_EQUATIONS,
+    rankdir: str | None = None,
+    number_format: str | Callable = "{:.4g}",
+    local_derivatives: bool = False,
+    edge_width: str | None = "grad",
+    summary: str = "norm",
+    norm_table: bool = True,
+    output_names: Sequence[str] | None = None,
+) -> Callable[..., graphviz.Digraph]:
     """Draw the book's backward picture of a JAX function: forward values above, each edge's cotangent below.
 
     Arguments:
@@ -287,12 +342,26 @@ def backprop_graph(fun: Callable, *, argnums: int | Sequence[int] | None = None,
         raise ValueError(f"edge_width must be one of {EDGE_WIDTHS}, got {edge_width!r}")
     if summary not in SUMMARIES:
         raise ValueError(f"summary must be one of {SUMMARIES}, got {summary!r}")
-    trace = trace_backprop(fun, argnums=argnums, seed=seed, max_depth=max_depth, collapse=collapse,
-                           max_nodes=max_nodes, max_equations=max_equations, output_names=output_names)
+    trace = trace_backprop(
+        fun,
+        argnums=argnums,
+        seed=seed,
+        max_depth=max_depth,
+        collapse=collapse,
+        max_nodes=max_nodes,
+        max_equations=max_equations,
+        output_names=output_names,
+    )
 
     def build(*args) -> graphviz.Digraph:
-        return draw_trace(trace(*args), rankdir=rankdir, number_format=number_format,
-                          local_derivatives=local_derivatives, edge_width=edge_width, summary=summary,
-                          norm_table=norm_table)
+        return draw_trace(
+            trace(*args),
+            rankdir=rankdir,
+            number_format=number_format,
+            local_derivatives=local_derivatives,
+            edge_width=edge_width,
+            summary=summary,
+            norm_table=norm_table,
+        )
 
     return build

@@ -8,6 +8,7 @@ flowed along that edge, its own (a value used twice gets two, which add up to it
 is the reverse sweep of the book, node by node, done by JAX's autodiff, not by the ``Var`` engine;
 ``graphviz_tools.backprop_graph`` draws the result.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -91,9 +92,12 @@ def _inexact(aval) -> bool:
 def _unwrap_jit(closed: jcore.ClosedJaxpr) -> jcore.ClosedJaxpr:
     """A jitted function traces to one call equation: draw its body instead."""
     eqns = closed.jaxpr.eqns
-    if len(eqns) == 1 and isinstance(eqns[0].params.get("jaxpr"), jcore.ClosedJaxpr) \
-            and list(eqns[0].invars) == list(closed.jaxpr.invars) \
-            and list(eqns[0].outvars) == list(closed.jaxpr.outvars):
+    if (
+        len(eqns) == 1
+        and isinstance(eqns[0].params.get("jaxpr"), jcore.ClosedJaxpr)
+        and list(eqns[0].invars) == list(closed.jaxpr.invars)
+        and list(eqns[0].outvars) == list(closed.jaxpr.outvars)
+    ):
         return eqns[0].params["jaxpr"]
     return closed
 
@@ -110,7 +114,8 @@ def _choose_grouping(jaxpr, max_depth, collapse, max_nodes, inputs: int) -> Grou
             f"the function has {len(jaxpr.eqns)} equations, which draw as {len(grouping.units) + inputs} nodes even "
             f"with every named scope collapsed, more than max_nodes={max_nodes}. Wrap its parts in "
             "jax.named_scope(...) so they fold (they collapse automatically, or with collapse=[names]), "
-            "or pass a larger max_nodes= (dot may take minutes beyond a few hundred nodes).")
+            "or pass a larger max_nodes= (dot may take minutes beyond a few hundred nodes)."
+        )
     return grouping
 
 
@@ -144,15 +149,18 @@ def _probed_run(closed: jcore.ClosedJaxpr, units: list[Unit], unit_edges: list[l
         for unit, edges in zip(units, unit_edges):
             if unit.kind == "op":
                 eqn = jaxpr.eqns[unit.eqns[0]]
-                invals = [(v.val if isinstance(v, jcore.Literal) else env[v]) + (probes[p] if p is not None else 0)
-                          for v, _, p in edges]
+                invals = [
+                    (v.val if isinstance(v, jcore.Literal) else env[v]) + (probes[p] if p is not None else 0)
+                    for v, _, p in edges
+                ]
                 env.update(zip(eqn.outvars, eval_eqn(eqn, invals)))
                 continue
             local = {v: env[v] + probes[p] for v, _, p in edges if p is not None}
             for i in unit.eqns:
                 eqn = jaxpr.eqns[i]
-                invals = [v.val if isinstance(v, jcore.Literal) else local[v] if v in local else env[v]
-                          for v in eqn.invars]
+                invals = [
+                    v.val if isinstance(v, jcore.Literal) else local[v] if v in local else env[v] for v in eqn.invars
+                ]
                 outs = eval_eqn(eqn, invals)
                 env.update(zip(eqn.outvars, outs))
                 local.update(zip(eqn.outvars, outs))
@@ -173,10 +181,17 @@ def _finite(x) -> bool:
     return bool(np.all(np.isfinite(np.asarray(x))))
 
 
-def trace_backprop(fun: Callable, *, argnums: int | Sequence[int] | None = None, seed=None,
-                   max_depth: int | None = None, collapse: Sequence[str] = (), max_nodes: int = MAX_NODES,
-                   max_equations: int = MAX_EQUATIONS,
-                   output_names: Sequence[str] | None = None) -> Callable[..., BackpropTrace]:
+def trace_backprop(
+    fun: Callable,
+    *,
+    argnums: int | Sequence[int] | None = None,
+    seed=None,
+    max_depth: int | None = None,
+    collapse: Sequence[str] = (),
+    max_nodes: int = MAX_NODES,
+    max_equations: int = MAX_EQUATIONS,
+    output_names: Sequence[str] | None = None,
+) -> Callable[..., BackpropTrace]:
     """Compute the book's backward picture of ``fun``: forward values and per-edge cotangents.
 
     Arguments:
@@ -198,6 +213,7 @@ def trace_backprop(fun: Callable, *, argnums: int | Sequence[int] | None = None,
         ValueError: for a non-scalar output without ``seed``, a jaxpr over ``max_equations``, or a picture
             over ``max_nodes`` even fully collapsed; the message names the option that helps.
     """
+
     def build(*args) -> BackpropTrace:
         closed = _unwrap_jit(jax.make_jaxpr(fun)(*args))
         jaxpr = closed.jaxpr
@@ -206,7 +222,8 @@ def trace_backprop(fun: Callable, *, argnums: int | Sequence[int] | None = None,
                 f"{getattr(fun, '__name__', 'the function')} traces to {len(jaxpr.eqns)} equations, more than "
                 f"max_equations={max_equations} (compiling its backward pass would take minutes). A Python loop "
                 "unrolls into the jaxpr: write it with jax.lax.scan / fori_loop (one node, its body folded), or "
-                "pass a larger max_equations=.")
+                "pass a larger max_equations=."
+            )
         flat = jax.tree.leaves(args)
         nums = range(len(args)) if argnums is None else [argnums] if isinstance(argnums, int) else argnums
         counts = [len(jax.tree.leaves(a)) for a in args]
@@ -215,9 +232,11 @@ def trace_backprop(fun: Callable, *, argnums: int | Sequence[int] | None = None,
         names = _leaf_labels(_arg_names(fun, len(args)), args)
         outs = list(jaxpr.outvars)
         if seed is None and any(np.shape(v.aval) != () for v in outs if hasattr(v, "aval")):
-            raise ValueError(f"{getattr(fun, '__name__', 'the function')} returns shape(s) "
-                             f"{[tuple(v.aval.shape) for v in outs]}: pass seed= (the output's cotangent, e.g. "
-                             "seed=np.ones(shape)), or reduce it to a scalar first (lambda *a: f(*a).sum())")
+            raise ValueError(
+                f"{getattr(fun, '__name__', 'the function')} returns shape(s) "
+                f"{[tuple(v.aval.shape) for v in outs]}: pass seed= (the output's cotangent, e.g. "
+                "seed=np.ones(shape)), or reduce it to a scalar first (lambda *a: f(*a).sum())"
+            )
         used_inputs = {v for e in jaxpr.eqns for v in e.invars if isinstance(v, jcore.Var)} | set(outs)
         n_inputs = sum(1 for v in list(jaxpr.invars) + list(jaxpr.constvars) if v in used_inputs) + len(outs)
         grouping = _choose_grouping(jaxpr, max_depth, collapse, max_nodes, n_inputs)
@@ -225,8 +244,12 @@ def trace_backprop(fun: Callable, *, argnums: int | Sequence[int] | None = None,
         scalars = {v for v, c in zip(jaxpr.constvars, closed.consts) if np.ndim(c) == 0}
 
         def differentiable(v) -> bool:
-            return (isinstance(v, jcore.Var) and _inexact(v.aval) and v not in constants
-                    and (v not in jaxpr.invars or v in diff_args))
+            return (
+                isinstance(v, jcore.Var)
+                and _inexact(v.aval)
+                and v not in constants
+                and (v not in jaxpr.invars or v in diff_args)
+            )
 
         nodes: dict = {}
         producer: dict = {}
@@ -235,8 +258,9 @@ def trace_backprop(fun: Callable, *, argnums: int | Sequence[int] | None = None,
                 nodes[f"in{i}"] = producer[var] = Node(f"in{i}", names[i], "input")
         for i, var in enumerate(jaxpr.constvars):
             if var in used_inputs:
-                nodes[f"c{i}"] = producer[var] = Node(f"c{i}", f"const {var.aval.str_short(short_dtypes=True)}",
-                                                      "const")
+                nodes[f"c{i}"] = producer[var] = Node(
+                    f"c{i}", f"const {var.aval.str_short(short_dtypes=True)}", "const"
+                )
         unit_nodes, unit_edges, probe_avals = [], [], []
         for k, unit in enumerate(grouping.units):
             node = Node(f"u{k}", unit.label, unit.kind, unit.scope, unit)
@@ -253,11 +277,16 @@ def trace_backprop(fun: Callable, *, argnums: int | Sequence[int] | None = None,
             for i in unit.eqns:
                 for v in jaxpr.eqns[i].outvars:
                     producer[v] = node
-        shown = list(dict.fromkeys([v for es in unit_edges for v, _, _ in es if isinstance(v, jcore.Var)]
-                                   + [v for v in outs if isinstance(v, jcore.Var)]))
+        shown = list(
+            dict.fromkeys(
+                [v for es in unit_edges for v, _, _ in es if isinstance(v, jcore.Var)]
+                + [v for v in outs if isinstance(v, jcore.Var)]
+            )
+        )
         float_outs = [v for v in outs if isinstance(v, jcore.Var) and _inexact(v.aval)]
-        seeds = [np.ones(v.aval.shape, v.aval.dtype) if seed is None else np.asarray(seed, v.aval.dtype)
-                 for v in float_outs]
+        seeds = [
+            np.ones(v.aval.shape, v.aval.dtype) if seed is None else np.asarray(seed, v.aval.dtype) for v in float_outs
+        ]
         run = _probed_run(closed, grouping.units, unit_edges, shown)
 
         @jax.jit
@@ -323,13 +352,15 @@ def _mark_nonfinite(unit_nodes: list, edges: list) -> None:
         into.setdefault(e.dst, []).append(e)
         out_of.setdefault(e.src, []).append(e)
     for node in unit_nodes:
-        if all(_finite(e.value) for e in into.get(node.id, [])) and \
-                not all(_finite(e.value) for e in out_of.get(node.id, [])):
+        if all(_finite(e.value) for e in into.get(node.id, [])) and not all(
+            _finite(e.value) for e in out_of.get(node.id, [])
+        ):
             node.nonfinite = "forward"
             break
     for node in reversed(unit_nodes):
-        if all(_finite(e.cotangent) for e in out_of.get(node.id, [])) and \
-                not all(_finite(e.cotangent) for e in into.get(node.id, [])):
+        if all(_finite(e.cotangent) for e in out_of.get(node.id, [])) and not all(
+            _finite(e.cotangent) for e in into.get(node.id, [])
+        ):
             node.nonfinite = "forward and backward" if node.nonfinite else "backward"
             break
 

@@ -6,6 +6,7 @@
 Each figure is written as DOT source next to the picture; ``tests/graphviz_tools/test_docs_figures.py``
 regenerates the DOT and compares it with the committed one, so the pictures cannot go stale.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,11 @@ def write(out: pathlib.Path, fmt: str = "png", include_models: bool = True) -> l
 
 def main(argv: list[str] | None = None) -> int:
     """The command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m graphviz_tools.docs_figures", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m graphviz_tools.docs_figures",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("docs/graphs"))
     parser.add_argument("--format", choices=("png", "svg", "pdf"), default="png")
     parser.add_argument("--book-only", action="store_true", help="skip the MLP and CNN pictures")

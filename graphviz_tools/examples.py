@@ -4,6 +4,7 @@ Each function builds the forward computation from named inputs, runs
 ``backward()`` and returns the output ``Var``: its graph holds every forward
 value and every gradient, ready for ``graphviz_tools.render``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,9 @@ def apple(apple: float = 100, apple_num: float = 2, tax: float = 1.1) -> Var:
     return price.backward()
 
 
-def apple_orange(apple: float = 100, apple_num: float = 2, orange: float = 150, orange_num: float = 3,
-                 tax: float = 1.1) -> Var:
+def apple_orange(
+    apple: float = 100, apple_num: float = 2, orange: float = 150, orange_num: float = 3, tax: float = 1.1
+) -> Var:
     """Apples and oranges: (100*2 + 150*3) * 1.1 = 715.
 
     Gradients: dTax 650, dApple 2.2, dApple_num 110, dOrange 3.3, dOrange_num 165.
@@ -87,5 +89,12 @@ def two_layer() -> Var:
     return loss.backward()
 
 
-EXAMPLES = {"apple": apple, "apple_orange": apple_orange, "sigmoid": sigmoid, "sigmoid_node": sigmoid_node,
-            "affine": affine, "softmax_loss": softmax_loss, "two_layer": two_layer}
+EXAMPLES = {
+    "apple": apple,
+    "apple_orange": apple_orange,
+    "sigmoid": sigmoid,
+    "sigmoid_node": sigmoid_node,
+    "affine": affine,
+    "softmax_loss": softmax_loss,
+    "two_layer": two_layer,
+}

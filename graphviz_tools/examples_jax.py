@@ -5,6 +5,7 @@ arguments; ``draw(name)`` gives its Digraph and ``trace(name)`` the numbers on i
 which tests compare edge for edge with the ``Var`` drawings. ``mlp_loss`` and ``cnn_loss``
 are the seeds' MNIST MLP and CIFAR-10 CNN training losses (jaxnet.zoo), for the model pictures.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -81,8 +82,10 @@ def cnn_loss(implementation: str = "auto") -> tuple[Callable, tuple]:
 
     model = zoo.cnn()
     if implementation != "auto":
-        layers = [Conv2D(**{**layer.__dict__, "implementation": implementation}) if isinstance(layer, Conv2D)
-                  else layer for layer in model.layers]
+        layers = [
+            Conv2D(**{**layer.__dict__, "implementation": implementation}) if isinstance(layer, Conv2D) else layer
+            for layer in model.layers
+        ]
         model = type(model)(layers)
     return _seeds_loss(model, (32, 32, 3), 2)
 
@@ -93,14 +96,28 @@ BOOK = {
     "apple": (apple, (100.0, 2.0, 1.1), {}),
     "apple_orange": (apple_orange, (100.0, 2.0, 150.0, 3.0, 1.1), {}),
     "sigmoid": (sigmoid, (1.0,), {}),
-    "affine": (affine, (np.array([1.0, 2.0]), np.array([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]),
-                        np.array([0.1, 0.2, 0.3])), {"seed": np.ones(3)}),
-    "softmax_loss": (softmax_with_loss, (np.array([0.3, 2.9, 4.0]), np.array([0.0, 0.0, 1.0])),
-                     {"argnums": 0, "collapse": ["softmax_with_loss"]}),
-    "two_layer": (two_layer, (np.array([[1.0, 0.5]]), np.array([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]),
-                              np.array([0.1, 0.2, 0.3]), np.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]),
-                              np.array([0.1, 0.2]), np.array([[0.0, 1.0]])),
-                  {"argnums": (0, 1, 2, 3, 4), "collapse": ["softmax_with_loss"]}),
+    "affine": (
+        affine,
+        (np.array([1.0, 2.0]), np.array([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]), np.array([0.1, 0.2, 0.3])),
+        {"seed": np.ones(3)},
+    ),
+    "softmax_loss": (
+        softmax_with_loss,
+        (np.array([0.3, 2.9, 4.0]), np.array([0.0, 0.0, 1.0])),
+        {"argnums": 0, "collapse": ["softmax_with_loss"]},
+    ),
+    "two_layer": (
+        two_layer,
+        (
+            np.array([[1.0, 0.5]]),
+            np.array([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]),
+            np.array([0.1, 0.2, 0.3]),
+            np.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]),
+            np.array([0.1, 0.2]),
+            np.array([[0.0, 1.0]]),
+        ),
+        {"argnums": (0, 1, 2, 3, 4), "collapse": ["softmax_with_loss"]},
+    ),
 }
 #: The seeds' models: name -> builder of (loss, args), drawn with the weights differentiated.
 MODELS = {"mlp": mlp_loss, "cnn": cnn_loss}

@@ -12,6 +12,7 @@ Equations under ``jax.named_scope`` (jaxnet runs each layer in one) keep their s
 drawing makes a cluster of each scope, or one node of a scope deeper than ``depth``. Consecutive
 units with the same structure, each feeding the next, fold into one unit drawn "×N".
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,13 +28,48 @@ from graphviz_tools.jaxpr import scope_segments
 #: Packages whose code counts as a library: a call into one folds into one node.
 LIBRARIES = ("jax", "jaxlib", "jaxnet", "flax", "optax", "equinox", "haiku")
 #: Primitives that only move or reshape data; a unit is named after its other primitives.
-PLUMBING = frozenset({"broadcast_in_dim", "convert_element_type", "reshape", "squeeze", "expand_dims", "slice",
-                      "copy", "copy_p", "stop_gradient", "transpose", "concatenate", "pad", "select_n", "iota",
-                      "full", "dynamic_slice", "gather"})
+PLUMBING = frozenset(
+    {
+        "broadcast_in_dim",
+        "convert_element_type",
+        "reshape",
+        "squeeze",
+        "expand_dims",
+        "slice",
+        "copy",
+        "copy_p",
+        "stop_gradient",
+        "transpose",
+        "concatenate",
+        "pad",
+        "select_n",
+        "iota",
+        "full",
+        "dynamic_slice",
+        "gather",
+    }
+)
 #: The book's symbols for single primitives (the same as the Var drawings).
-SYMBOLS = {"add": "+", "add_any": "+", "sub": "−", "mul": "×", "div": "/", "neg": "−x", "exp": "exp", "log": "log",
-           "dot_general": "dot", "logistic": "sigmoid", "tanh": "tanh", "max": "max", "integer_pow": "**",
-           "reduce_sum": "sum", "reduce_max": "max", "conv_general_dilated": "conv", "pow": "**", "sqrt": "√"}
+SYMBOLS = {
+    "add": "+",
+    "add_any": "+",
+    "sub": "−",
+    "mul": "×",
+    "div": "/",
+    "neg": "−x",
+    "exp": "exp",
+    "log": "log",
+    "dot_general": "dot",
+    "logistic": "sigmoid",
+    "tanh": "tanh",
+    "max": "max",
+    "integer_pow": "**",
+    "reduce_sum": "sum",
+    "reduce_max": "max",
+    "conv_general_dilated": "conv",
+    "pow": "**",
+    "sqrt": "√",
+}
 #: Names that mean the same operation whichever backend path computed it (jaxnet's Conv2D uses im2col
 #: on the CPU and XLA's convolution elsewhere): the picture must not depend on the backend.
 ALIASES = {"im2col_conv": "conv", "conv_general_dilated": "conv"}
@@ -180,8 +216,11 @@ def _call_keys(jaxpr: jcore.Jaxpr, scopes: list, stacks: list) -> list[tuple]:
     """
     prefix: dict[tuple, int] = {}
     for parent in {s[:-1] for s in scopes if s} | {None}:
-        members = [stacks[i] for i, s in enumerate(scopes)
-                   if (not s if parent is None else len(s) > len(parent) and s[:len(parent)] == parent)]
+        members = [
+            stacks[i]
+            for i, s in enumerate(scopes)
+            if (not s if parent is None else len(s) > len(parent) and s[: len(parent)] == parent)
+        ]
         prefix[parent] = _common_prefix(members)
     keys = []
     for scope, stack in zip(scopes, stacks):
@@ -206,8 +245,11 @@ def _scope_classes(scopes: list, stacks: list) -> dict:
     """
     classes: dict = {}
     for scope, stack in zip(scopes, stacks):
-        applies = [s.function.rsplit(".", 2)[-2] for s in stack
-                   if s.function.rsplit(".", 1)[-1] in ("apply", "__call__") and "." in s.function]
+        applies = [
+            s.function.rsplit(".", 2)[-2]
+            for s in stack
+            if s.function.rsplit(".", 1)[-1] in ("apply", "__call__") and "." in s.function
+        ]
         for n in range(1, len(scope) + 1):
             if scope[:n] not in classes and n < len(applies) and "<" not in applies[n]:
                 classes[scope[:n]] = applies[n]
@@ -226,8 +268,11 @@ def _runs(keys: list) -> list[list[int]]:
 
 def _signature(jaxpr: jcore.Jaxpr, unit: Unit) -> tuple:
     eqns = [jaxpr.eqns[i] for i in unit.eqns]
-    return (unit.kind, unit.label if unit.kind != "scope" else unit.signature,
-            tuple((e.primitive.name, tuple(str(v.aval) for v in e.outvars)) for e in eqns))
+    return (
+        unit.kind,
+        unit.label if unit.kind != "scope" else unit.signature,
+        tuple((e.primitive.name, tuple(str(v.aval) for v in e.outvars)) for e in eqns),
+    )
 
 
 def _feeds(jaxpr: jcore.Jaxpr, first: Sequence[Unit], second: Sequence[Unit]) -> bool:
@@ -247,10 +292,13 @@ def fold_repeats(jaxpr: jcore.Jaxpr, units: list[Unit]) -> list[Unit]:
         best = (1, 1)
         for period in range(1, MAX_PERIOD + 1):
             n = 1
-            while (i + (n + 1) * period <= len(units)
-                   and sigs[i + n * period:i + (n + 1) * period] == sigs[i:i + period]
-                   and _feeds(jaxpr, units[i + (n - 1) * period:i + n * period],
-                              units[i + n * period:i + (n + 1) * period])):
+            while (
+                i + (n + 1) * period <= len(units)
+                and sigs[i + n * period : i + (n + 1) * period] == sigs[i : i + period]
+                and _feeds(
+                    jaxpr, units[i + (n - 1) * period : i + n * period], units[i + n * period : i + (n + 1) * period]
+                )
+            ):
                 n += 1
             single_op = period == 1 and units[i].kind == "op"
             if n >= (3 if single_op else 2) and n * period > best[0] * best[1]:
@@ -260,10 +308,11 @@ def fold_repeats(jaxpr: jcore.Jaxpr, units: list[Unit]) -> list[Unit]:
             out.append(units[i])
             i += 1
             continue
-        block = units[i:i + period * n]
+        block = units[i : i + period * n]
         names = [u.label for u in block[:period]]
-        label = (f"{block[0].label} … {block[-1].label}" if all(u.kind == "scope" for u in block)
-                 else " → ".join(names)) + f"  ×{n}"
+        label = (
+            f"{block[0].label} … {block[-1].label}" if all(u.kind == "scope" for u in block) else " → ".join(names)
+        ) + f"  ×{n}"
         out.append(Unit([e for u in block for e in u.eqns], block[0].scope, label, "repeat", block[0].site, n))
         i += period * n
     return out
@@ -306,7 +355,7 @@ def group(jaxpr: jcore.Jaxpr, depth: int | None = None, collapse: Sequence[str] 
     keys = []
     for scope, (call_key, _, _) in zip(scopes, call_keys):
         cut = min([depth] + [n for n, name in enumerate(scope) if name in collapse])
-        keys.append(("scope", scope[:cut + 1]) if cut < len(scope) else ("call", call_key))
+        keys.append(("scope", scope[: cut + 1]) if cut < len(scope) else ("call", call_key))
     units = []
     for run in _runs(keys):
         kind, key = keys[run[0]]
@@ -319,8 +368,9 @@ def group(jaxpr: jcore.Jaxpr, depth: int | None = None, collapse: Sequence[str] 
             scope = key[0]
             owner = call_keys[run[0]][1]
             callee = call_keys[run[-1]][2]  # the outermost call of a statement runs last
-            single = len(run) == 1 and not any(isinstance(v, (jcore.Jaxpr, jcore.ClosedJaxpr))
-                                                 for v in eqns[0].params.values())
+            single = len(run) == 1 and not any(
+                isinstance(v, (jcore.Jaxpr, jcore.ClosedJaxpr)) for v in eqns[0].params.values()
+            )
             unit = Unit(run, scope, _call_label(eqns, callee), "op" if single else "call", owner)
         units.append(unit)
     return Grouping(fold_repeats(jaxpr, units), depth, classes, max_depth)

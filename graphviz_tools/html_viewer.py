@@ -5,6 +5,7 @@ it, double-click to drill into it (a breadcrumb leads back), search the nodes, h
 and step through the backward pass (edges of class ``grad-step-K`` reveal their gradient text, drawn in
 the gradient colour, in the order K). The page itself lives in ``graphviz_tools/viewer/`` (HTML, CSS, JS).
 """
+
 from __future__ import annotations
 
 import html
@@ -40,8 +41,13 @@ def viewer_page(svg: str, *, title: str, gradient_color: str) -> str:
     page, css, js = (_read(name) for name in _PARTS)
     # "</" cannot end the JSON's <script> element early once escaped
     config = json.dumps({"gradientColor": gradient_color}).replace("</", "<\\/")
-    parts = {"{{TITLE}}": html.escape(title), "{{CSS}}": css, "{{CONFIG}}": config, "{{JS}}": js,
-             "{{SVG}}": _inline_svg(svg)}
+    parts = {
+        "{{TITLE}}": html.escape(title),
+        "{{CSS}}": css,
+        "{{CONFIG}}": config,
+        "{{JS}}": js,
+        "{{SVG}}": _inline_svg(svg),
+    }
     for key, value in parts.items():  # the SVG last: its text is never searched for placeholders
         page = page.replace(key, value)
     return page
@@ -49,5 +55,7 @@ def viewer_page(svg: str, *, title: str, gradient_color: str) -> str:
 
 def notebook_frame(page: str, height: int = 600) -> str:
     """``page`` in an iframe for a notebook output: its scripts and styles stay out of the notebook's own."""
-    return (f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width: 100%; height: {height}px; '
-            'border: 1px solid #ddd;"></iframe>')
+    return (
+        f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width: 100%; height: {height}px; '
+        'border: 1px solid #ddd;"></iframe>'
+    )

@@ -11,6 +11,7 @@ grouped into clusters, which can be collapsed to one node each.
 ``grad_graph`` is the deprecated name of ``graphviz_tools.backprop_graph`` (the book's
 backward picture of a function).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -114,8 +115,12 @@ class _Drawing:
                 graph.node(node_id, **attrs)
             for child in sorted(children.get(path, ()), key=str):
                 with graph.subgraph(name="cluster_" + "__".join(child).replace(" ", "_")) as sub:
-                    sub.attr(label=self.cluster_labels.get(child, child[-1]), style="rounded,dashed",
-                             color="#888888", fontsize="11")
+                    sub.attr(
+                        label=self.cluster_labels.get(child, child[-1]),
+                        style="rounded,dashed",
+                        color="#888888",
+                        fontsize="11",
+                    )
                     fill(sub, child)
 
         fill(dot, ())
@@ -143,8 +148,13 @@ class _Drawer:
     def source(self, var, env: dict, path: tuple) -> str:
         """The node that produces ``var``: its producer, or a new literal node."""
         if isinstance(var, jcore.Literal):
-            return self.drawing.node(path, self.drawing.new_id("lit"), label=format_value(np.asarray(var.val),
-                                     self.number_format), shape="plaintext", fontcolor="#555555")
+            return self.drawing.node(
+                path,
+                self.drawing.new_id("lit"),
+                label=format_value(np.asarray(var.val), self.number_format),
+                shape="plaintext",
+                fontcolor="#555555",
+            )
         return env[var]
 
     def draw(self, jaxpr, env: dict, path: tuple, depth: int) -> None:
@@ -161,16 +171,22 @@ class _Drawer:
             eqn_path = path + tuple(f"scope {label}" for _, label in scope)
             hidden = next((i for i, (bare, _) in enumerate(scope) if bare in self.collapse), None)
             if hidden is not None:
-                self.draw_collapsed(eqn, env, path + tuple(f"scope {label}" for _, label in scope[:hidden]),
-                                    scope[hidden][1], collapsed_nodes)
+                self.draw_collapsed(
+                    eqn,
+                    env,
+                    path + tuple(f"scope {label}" for _, label in scope[:hidden]),
+                    scope[hidden][1],
+                    collapsed_nodes,
+                )
                 continue
             self.draw_equation(eqn, env, eqn_path, depth)
 
     def draw_collapsed(self, eqn, env, path, scope: str, collapsed_nodes: dict) -> None:
         key = path + (scope,)
         if key not in collapsed_nodes:
-            collapsed_nodes[key] = self.drawing.node(path, self.drawing.new_id("s"), label=scope, shape="box3d",
-                                                     style="filled", fillcolor="#e8eef8")
+            collapsed_nodes[key] = self.drawing.node(
+                path, self.drawing.new_id("s"), label=scope, shape="box3d", style="filled", fillcolor="#e8eef8"
+            )
         node = collapsed_nodes[key]
         for var in eqn.invars:
             src = self.source(var, env, path)
@@ -188,8 +204,14 @@ class _Drawer:
         node_path = path + (self.drawing.new_id("call"),) if expand else path
         if expand:
             self.drawing.cluster_labels[node_path] = label.replace("\n", ": ")
-        node = self.drawing.node(node_path, self.drawing.new_id("p"), label=label, shape="ellipse",
-                                 style="filled", fillcolor="#fff2cc" if subs else "#f2f2f2")
+        node = self.drawing.node(
+            node_path,
+            self.drawing.new_id("p"),
+            label=label,
+            shape="ellipse",
+            style="filled",
+            fillcolor="#fff2cc" if subs else "#f2f2f2",
+        )
         for var in eqn.invars:
             self.drawing.edges.append((self.source(var, env, path), node, self.edge_attrs(var)))
         for var in eqn.outvars:
@@ -200,9 +222,16 @@ class _Drawer:
             sub_path = node_path + (sub_label,)
             self.drawing.cluster_labels[sub_path] = sub_label
             inner, _ = _unwrap(sub)
-            sub_env = {v: self.drawing.node(sub_path, self.drawing.new_id("in"),
-                                            label=v.aval.str_short(short_dtypes=True), shape="plaintext",
-                                            fontsize="10") for v in inner.invars}
+            sub_env = {
+                v: self.drawing.node(
+                    sub_path,
+                    self.drawing.new_id("in"),
+                    label=v.aval.str_short(short_dtypes=True),
+                    shape="plaintext",
+                    fontsize="10",
+                )
+                for v in inner.invars
+            }
             self.draw(sub, sub_env, sub_path, depth + 1)
             for var in inner.outvars:
                 self.drawing.edges.append((self.source(var, sub_env, sub_path), node, self.edge_attrs(var, True)))
@@ -210,8 +239,11 @@ class _Drawer:
 
 def _arg_names(fun: Callable, n: int) -> list[str]:
     try:
-        names = [p.name for p in inspect.signature(fun).parameters.values()
-                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        names = [
+            p.name
+            for p in inspect.signature(fun).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         names = []
     return [names[i] if i < len(names) else f"arg{i}" for i in range(n)]
@@ -228,17 +260,31 @@ def known_scopes(jaxpr) -> set[str]:
     return found
 
 
-def _draw_closed(closed: jcore.ClosedJaxpr, arg_labels: list[str], *, values: dict, title: str,
-                 max_depth, collapse, rankdir, number_format, out_labels: list[str] | None = None) -> graphviz.Digraph:
+def _draw_closed(
+    closed: jcore.ClosedJaxpr,
+    arg_labels: list[str],
+    *,
+    values: dict,
+    title: str,
+    max_depth,
+    collapse,
+    rankdir,
+    number_format,
+    out_labels: list[str] | None = None,
+) -> graphviz.Digraph:
     check_rankdir(rankdir)
     unknown = sorted(set(collapse) - known_scopes(closed))
     if unknown:  # a typo would otherwise silently collapse nothing
-        raise ValueError(f"unknown collapse scope(s) {', '.join(unknown)}; the known scopes are: "
-                         f"{', '.join(sorted(known_scopes(closed))) or '(none)'}")
+        raise ValueError(
+            f"unknown collapse scope(s) {', '.join(unknown)}; the known scopes are: "
+            f"{', '.join(sorted(known_scopes(closed))) or '(none)'}"
+        )
     drawer = _Drawer(max_depth, frozenset(collapse), number_format, values)
     jaxpr = closed.jaxpr
-    env = {var: drawer.drawing.node((), drawer.drawing.new_id("arg"), label=label, shape="plaintext",
-                                    fontsize="13") for var, label in zip(jaxpr.invars, arg_labels)}
+    env = {
+        var: drawer.drawing.node((), drawer.drawing.new_id("arg"), label=label, shape="plaintext", fontsize="13")
+        for var, label in zip(jaxpr.invars, arg_labels)
+    }
     drawer.draw(closed, env, (), 0)
     for i, var in enumerate(jaxpr.outvars):
         label = out_labels[i] if out_labels and i < len(out_labels) else f"out{i}"
@@ -266,9 +312,15 @@ def _want_values(values: bool | str, args) -> bool:
     return bool(values)
 
 
-def jaxpr_graph(fun: Callable, *, max_depth: int | None = None, collapse: Sequence[str] = (),
-                values: bool | str = "auto", rankdir: str = "TB",
-                number_format: str | Callable = "{:.4g}") -> Callable[..., graphviz.Digraph]:
+def jaxpr_graph(
+    fun: Callable,
+    *,
+    max_depth: int | None = None,
+    collapse: Sequence[str] = (),
+    values: bool | str = "auto",
+    rankdir: str = "TB",
+    number_format: str | Callable = "{:.4g}",
+) -> Callable[..., graphviz.Digraph]:
     """Draw the jaxpr of ``fun``.
 
     Arguments:
@@ -291,8 +343,16 @@ def jaxpr_graph(fun: Callable, *, max_depth: int | None = None, collapse: Sequen
         env_values = evaluate(closed, flat_args) if _want_values(values, args) else {}
         labels = _leaf_labels(_arg_names(fun, len(args)), args)
         name = getattr(fun, "__name__", "function")
-        return _draw_closed(closed, labels, values=env_values, title=f"jaxpr of {name}", max_depth=max_depth,
-                            collapse=collapse, rankdir=rankdir, number_format=number_format)
+        return _draw_closed(
+            closed,
+            labels,
+            values=env_values,
+            title=f"jaxpr of {name}",
+            max_depth=max_depth,
+            collapse=collapse,
+            rankdir=rankdir,
+            number_format=number_format,
+        )
 
     return build
 
@@ -315,6 +375,9 @@ def grad_graph(fun: Callable, **options) -> Callable[..., graphviz.Digraph]:
 
     from graphviz_tools.backprop_graph import backprop_graph  # it imports this module
 
-    warnings.warn("grad_graph is deprecated: use graphviz_tools.backprop_graph, which it now calls",
-                  DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        "grad_graph is deprecated: use graphviz_tools.backprop_graph, which it now calls",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return backprop_graph(fun, **options)

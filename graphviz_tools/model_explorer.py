@@ -9,6 +9,7 @@ traced ``Var`` graph. The format is Model Explorer's ``GraphCollection`` (``mode
 ``{"label", "graphs": [{"id", "nodes": [{"id", "label", "namespace", "subgraphIds", "attrs",
 "incomingEdges", "outputsMetadata", "inputsMetadata"}]}]}``.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,19 @@ from graphviz_tools.render import summarize
 from jaxnet._src.atomic import atomic_path
 
 # calls whose body takes the equation's inputs and gives its outputs: drawn inline, inside a namespace
-INLINE = frozenset({"jit", "pjit", "closed_call", "core_call", "custom_jvp_call", "custom_vjp_call",
-                    "custom_vjp_call_jaxpr", "checkpoint", "remat"})
+INLINE = frozenset(
+    {
+        "jit",
+        "pjit",
+        "closed_call",
+        "core_call",
+        "custom_jvp_call",
+        "custom_vjp_call",
+        "custom_vjp_call_jaxpr",
+        "checkpoint",
+        "remat",
+    }
+)
 MAX_ATTR_CHARS = 200
 
 
@@ -37,12 +49,18 @@ def _kv(key: str, value) -> dict:
     return {"key": key, "value": text if len(text) <= MAX_ATTR_CHARS else text[:MAX_ATTR_CHARS] + "..."}
 
 
-def _node(node_id: str, label: str, namespace: str = "", attrs=(), incoming=(), outputs=(),
-          subgraphs=()) -> dict:
+def _node(node_id: str, label: str, namespace: str = "", attrs=(), incoming=(), outputs=(), subgraphs=()) -> dict:
     """One node, with every field of Model Explorer's ``GraphNode`` that we fill."""
-    return {"id": node_id, "label": label, "namespace": namespace, "subgraphIds": list(subgraphs),
-            "attrs": list(attrs), "incomingEdges": list(incoming), "outputsMetadata": list(outputs),
-            "inputsMetadata": []}
+    return {
+        "id": node_id,
+        "label": label,
+        "namespace": namespace,
+        "subgraphIds": list(subgraphs),
+        "attrs": list(attrs),
+        "incomingEdges": list(incoming),
+        "outputsMetadata": list(outputs),
+        "inputsMetadata": [],
+    }
 
 
 def _edge(source: tuple[str, int], target_input: int) -> dict:
@@ -80,8 +98,14 @@ class _JaxprExport:
             nodes.append(_node(env[var][0], label, attrs=[_kv("role", "input")], outputs=self.outputs([var])))
         for var, const in zip(jaxpr.constvars, consts):
             env[var] = (self.new_id("const"), 0)
-            nodes.append(_node(env[var][0], "const", attrs=[_kv("__value", summarize(np.asarray(const)))],
-                               outputs=self.outputs([var])))
+            nodes.append(
+                _node(
+                    env[var][0],
+                    "const",
+                    attrs=[_kv("__value", summarize(np.asarray(const)))],
+                    outputs=self.outputs([var]),
+                )
+            )
         self.equations(jaxpr, env, "", "", nodes)
         for j, var in enumerate(jaxpr.outvars):
             incoming = [] if isinstance(var, jcore.Literal) else [_edge(env[var], 0)]
@@ -114,11 +138,17 @@ class _JaxprExport:
                 else:
                     incoming.append(_edge(env[var], i))
             attrs += [_kv(key, value) for key, value in eqn.params.items() if not sub_jaxprs({key: value})]
-            bodies = [self.graph(f"{node_id}: {eqn.primitive.name} {label}", sub,
-                                 [v.aval.str_short(short_dtypes=True) for v in _unwrap(sub)[0].invars])["id"]
-                      for label, sub in subs]
-            nodes.append(_node(node_id, eqn.primitive.name, namespace, attrs, incoming, self.outputs(eqn.outvars),
-                               bodies))
+            bodies = [
+                self.graph(
+                    f"{node_id}: {eqn.primitive.name} {label}",
+                    sub,
+                    [v.aval.str_short(short_dtypes=True) for v in _unwrap(sub)[0].invars],
+                )["id"]
+                for label, sub in subs
+            ]
+            nodes.append(
+                _node(node_id, eqn.primitive.name, namespace, attrs, incoming, self.outputs(eqn.outvars), bodies)
+            )
             for j, var in enumerate(eqn.outvars):
                 env[var] = (node_id, j)
 
@@ -130,21 +160,42 @@ class _JaxprExport:
         for inner_var, outer_var in zip(inner.invars, eqn.invars):
             if isinstance(outer_var, jcore.Literal):  # a number passed into the call: a constant node inside
                 inner_env[inner_var] = (self.new_id("const"), 0)
-                nodes.append(_node(inner_env[inner_var][0], "const", namespace, [_kv("__value", outer_var.val)],
-                                   outputs=self.outputs([inner_var])))
+                nodes.append(
+                    _node(
+                        inner_env[inner_var][0],
+                        "const",
+                        namespace,
+                        [_kv("__value", outer_var.val)],
+                        outputs=self.outputs([inner_var]),
+                    )
+                )
             else:
                 inner_env[inner_var] = env[outer_var]
         for var, const in zip(inner.constvars, consts):
             inner_env[var] = (self.new_id("const"), 0)
-            nodes.append(_node(inner_env[var][0], "const", namespace,
-                               [_kv("__value", summarize(np.asarray(const)))], outputs=self.outputs([var])))
+            nodes.append(
+                _node(
+                    inner_env[var][0],
+                    "const",
+                    namespace,
+                    [_kv("__value", summarize(np.asarray(const)))],
+                    outputs=self.outputs([var]),
+                )
+            )
         call = f"{eqn.primitive.name}({name})" if isinstance(name, str) else eqn.primitive.name
         self.equations(inner, inner_env, "/".join(p for p in (namespace, call) if p), source, nodes)
         for outer_var, inner_var in zip(eqn.outvars, inner.outvars):
             if isinstance(inner_var, jcore.Literal):  # the call returns a number (0.0 where a weight sum is 0)
                 env[outer_var] = (self.new_id("const"), 0)
-                nodes.append(_node(env[outer_var][0], "const", namespace, [_kv("__value", inner_var.val)],
-                                   outputs=self.outputs([outer_var])))
+                nodes.append(
+                    _node(
+                        env[outer_var][0],
+                        "const",
+                        namespace,
+                        [_kv("__value", inner_var.val)],
+                        outputs=self.outputs([outer_var]),
+                    )
+                )
             else:
                 env[outer_var] = inner_env[inner_var]
 
@@ -156,15 +207,23 @@ def _var_graph(root: Var) -> dict:
     nodes = []
     for v in order:
         attrs = [_kv("value", summarize(v.value)), _kv("grad", summarize(v.grad))]
-        outputs = [{"id": "0", "attrs": [_kv("tensor_shape", f"{v.value.dtype}{list(v.value.shape)}".replace(" ", "")),
-                                         _kv("value", summarize(v.value))]}]
+        outputs = [
+            {
+                "id": "0",
+                "attrs": [
+                    _kv("tensor_shape", f"{v.value.dtype}{list(v.value.shape)}".replace(" ", "")),
+                    _kv("value", summarize(v.value)),
+                ],
+            }
+        ]
         incoming = [_edge((ids[id(p)], 0), i) for i, p in enumerate(v.parents)]
         nodes.append(_node(ids[id(v)], v.label.replace("\n", " "), attrs=attrs, incoming=incoming, outputs=outputs))
     return {"id": root.name or "graph", "nodes": nodes}
 
 
-def export_model_explorer(graph_or_fn: Var | Callable, path: str | os.PathLike, *args, values: bool = False,
-                          label: str | None = None) -> pathlib.Path:
+def export_model_explorer(
+    graph_or_fn: Var | Callable, path: str | os.PathLike, *args, values: bool = False, label: str | None = None
+) -> pathlib.Path:
     """Write ``graph_or_fn`` as a Model Explorer graph file (open it with ``model-explorer path``).
 
     Arguments:

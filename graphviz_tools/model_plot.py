@@ -6,6 +6,7 @@ Nested Sequential / Branch / Parallel containers are one box each, or, with ``ex
 cluster named after them around their own layers. Boxes inside containers are titled with their parameter
 path ("deep/dense"), so that two layers named "dense" in different containers never read the same.
 """
+
 from __future__ import annotations
 
 import html
@@ -47,8 +48,11 @@ def _box_label(title: str, rows: list[str]) -> str:
 def _output_dtype(layer: Layer, shape: Shape, dtype):
     """The dtype ``layer`` returns for inputs of ``dtype`` (a tuple of them for several inputs), traced, not run."""
     several = bool(shape) and isinstance(shape[0], tuple)
-    inputs = (tuple(jax.ShapeDtypeStruct((1, *s), d) for s, d in zip(shape, dtype)) if several
-              else jax.ShapeDtypeStruct((1, *shape), dtype))
+    inputs = (
+        tuple(jax.ShapeDtypeStruct((1, *s), d) for s, d in zip(shape, dtype))
+        if several
+        else jax.ShapeDtypeStruct((1, *shape), dtype)
+    )
     out = jax.eval_shape(lambda p, x: layer.apply(p, x), param_shapes(layer, shape), inputs)
     dtypes = tuple(leaf.dtype for leaf in jax.tree.leaves(out))
     return dtypes[0] if not isinstance(out, tuple) else dtypes
@@ -119,11 +123,18 @@ class _ModelPlot:
             return inputs, shape, dtype
         outputs, shapes, dtypes = [], [], []
         child_dtypes = dtype if isinstance(container, Parallel) else [dtype] * len(container.layers)
-        for i, (name, child, child_shape) in enumerate(zip(container.names, container.layers,
-                                                           container.child_input_shapes(shape))):
+        for i, (name, child, child_shape) in enumerate(
+            zip(container.names, container.layers, container.child_input_shapes(shape))
+        ):
             child_inputs = inputs if isinstance(container, Branch) else [inputs[i]]
-            out, out_shape, out_dtype = self.draw(graph, prefix + name, child, child_shape,
-                                                  child_dtypes[i] if self.facts.show_dtype else None, child_inputs)
+            out, out_shape, out_dtype = self.draw(
+                graph,
+                prefix + name,
+                child,
+                child_shape,
+                child_dtypes[i] if self.facts.show_dtype else None,
+                child_inputs,
+            )
             outputs += out
             shapes.append(out_shape)
             dtypes.append(out_dtype)
@@ -144,15 +155,21 @@ class _ModelPlot:
             refs = list(args) if isinstance(args, (list, tuple)) else [args]
             sources = [src for r in refs for src in _pick(values, r)]
             arg_dtypes = [_pick_dtype(dtypes, r) for r in refs]
-            out, _, out_dtype = self.draw(graph, prefix + name, layer, in_shapes[node],
-                                          tuple(arg_dtypes) if isinstance(args, (list, tuple)) else arg_dtypes[0],
-                                          sources)
+            out, _, out_dtype = self.draw(
+                graph,
+                prefix + name,
+                layer,
+                in_shapes[node],
+                tuple(arg_dtypes) if isinstance(args, (list, tuple)) else arg_dtypes[0],
+                sources,
+            )
             values.append(out)
             dtypes.append(out_dtype)
         outputs = [src for r in model.outputs for src in _pick(values, r)]
         out_dtypes = tuple(_pick_dtype(dtypes, r) for r in model.outputs)
-        shape = model.output_shape(tuple(layer.shape for layer in model.input_layers) if model.num_inputs > 1
-                                   else model.input_layers[0].shape)
+        shape = model.output_shape(
+            tuple(layer.shape for layer in model.input_layers) if model.num_inputs > 1 else model.input_layers[0].shape
+        )
         return outputs, shape, out_dtypes[0] if model.single_output else out_dtypes
 
 
@@ -167,10 +184,21 @@ def _pick_dtype(dtypes: list, ref):
     return dtype[ref.index] if ref.index is not None and isinstance(dtype, tuple) else dtype
 
 
-def plot_model(model: Sequential | Functional, input_shape: Shape, *, show_shapes: bool = False,
-               show_dtype: bool = False, show_layer_names: bool = True, rankdir: str = "TB",
-               expand_nested: bool = False, dpi: int = 200, show_layer_activations: bool = False,
-               show_params: bool = False, splines: str = "ortho", input_dtype=jnp.float32) -> Digraph:
+def plot_model(
+    model: Sequential | Functional,
+    input_shape: Shape,
+    *,
+    show_shapes: bool = False,
+    show_dtype: bool = False,
+    show_layer_names: bool = True,
+    rankdir: str = "TB",
+    expand_nested: bool = False,
+    dpi: int = 200,
+    show_layer_activations: bool = False,
+    show_params: bool = False,
+    splines: str = "ortho",
+    input_dtype=jnp.float32,
+) -> Digraph:
     """Draw a jaxnet model as Keras 3's ``plot_model`` draws a Keras one, and return the graph.
 
     Arguments:
@@ -197,11 +225,14 @@ def plot_model(model: Sequential | Functional, input_shape: Shape, *, show_shape
     if not isinstance(dpi, (int, float)) or dpi <= 0:
         raise ValueError(f"dpi must be a positive number, got {dpi!r}")
     if not isinstance(model, (Sequential, Functional)):
-        raise TypeError(f"plot_model draws a jaxnet Sequential or functional model, got {type(model).__name__}: "
-                        "wrap the layer in Sequential([...])")
+        raise TypeError(
+            f"plot_model draws a jaxnet Sequential or functional model, got {type(model).__name__}: "
+            "wrap the layer in Sequential([...])"
+        )
     input_shape = tuple(input_shape)
-    plot = _ModelPlot(_Facts(show_shapes, show_dtype, show_layer_names, show_layer_activations, show_params),
-                      expand_nested)
+    plot = _ModelPlot(
+        _Facts(show_shapes, show_dtype, show_layer_names, show_layer_activations, show_params), expand_nested
+    )
     plot.dot.dpi = dpi  # PNG resolution, given to dot by render (see render.Digraph)
     plot.dot.attr(rankdir=rankdir, splines=splines, concentrate="true", fontname="Helvetica")
     plot.dot.attr("node", fontname="Helvetica", fontsize="12")

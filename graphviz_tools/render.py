@@ -9,6 +9,7 @@ each node has a ``tooltip``; each edge that carries a gradient has ``class="grad
 the backward pass, 0 nearest the output) and its gradient text in ``GRADIENT_COLOR``; layers are
 subgraphs named ``cluster_<scope>`` with a ``label``.
 """
+
 from __future__ import annotations
 
 import html
@@ -33,11 +34,13 @@ FORMATS = ("svg", "png", "pdf", "dot", "html")
 RANKDIRS = ("TB", "LR", "BT", "RL")
 MAX_NODES = 2000  # beyond this dot takes minutes and the drawing is unreadable anyway
 DOT_TIMEOUT_S = 60.0
-INSTALL_HINT = ("Graphviz's 'dot' program is not installed (or not on PATH). Install it, then retry:\n"
-                "  Debian/Ubuntu: sudo apt-get install graphviz\n"
-                "  Fedora:        sudo dnf install graphviz\n"
-                "  macOS:         brew install graphviz\n"
-                "or write DOT source instead (format 'dot'), which needs no binary.")
+INSTALL_HINT = (
+    "Graphviz's 'dot' program is not installed (or not on PATH). Install it, then retry:\n"
+    "  Debian/Ubuntu: sudo apt-get install graphviz\n"
+    "  Fedora:        sudo dnf install graphviz\n"
+    "  macOS:         brew install graphviz\n"
+    "or write DOT source instead (format 'dot'), which needs no binary."
+)
 
 
 class GraphvizNotInstalled(RuntimeError):
@@ -67,8 +70,9 @@ def check_number_format(number_format: str) -> str:
             raise ValueError
         number_format.format(1.5)
     except (ValueError, IndexError, KeyError):
-        raise ValueError(f"number format must hold one field for a number, such as '{{:.4g}}', "
-                         f"got {number_format!r}") from None
+        raise ValueError(
+            f"number format must hold one field for a number, such as '{{:.4g}}', got {number_format!r}"
+        ) from None
     return number_format
 
 
@@ -92,8 +96,10 @@ def summarize(value, number_format: str | Callable = "{:.4g}", max_elements: int
     if arr.size <= max_elements or not np.issubdtype(arr.dtype, np.number):
         return format_value(arr, number_format, max_elements=max_elements)
     flat = arr.astype(float).ravel()
-    return (f"min {fmt(flat.min())}, mean {fmt(flat.mean())}, max {fmt(flat.max())}, "
-            f"norm {fmt(float(np.linalg.norm(flat)))}")
+    return (
+        f"min {fmt(flat.min())}, mean {fmt(flat.mean())}, max {fmt(flat.max())}, "
+        f"norm {fmt(float(np.linalg.norm(flat)))}"
+    )
 
 
 class Digraph(graphviz.Digraph):
@@ -114,8 +120,9 @@ class Digraph(graphviz.Digraph):
         return html_viewer.notebook_frame(to_html(self))
 
 
-def to_html(graph: graphviz.Digraph | graphviz.Graph, *, title: str | None = None,
-            timeout: float = DOT_TIMEOUT_S) -> str:
+def to_html(
+    graph: graphviz.Digraph | graphviz.Graph, *, title: str | None = None, timeout: float = DOT_TIMEOUT_S
+) -> str:
     """The self-contained HTML viewer of ``graph`` (laid out by ``dot``; the page needs no network).
 
     Arguments:
@@ -140,8 +147,14 @@ def edge_label(top: str, bottom: str | None) -> str:
     return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{rows}</table>>'
 
 
-def to_digraph(root: Var, *, rankdir: str = "LR", number_format: str | Callable = "{:.4g}",
-               show_grad: bool = True, title: str | None = None) -> Digraph:
+def to_digraph(
+    root: Var,
+    *,
+    rankdir: str = "LR",
+    number_format: str | Callable = "{:.4g}",
+    show_grad: bool = True,
+    title: str | None = None,
+) -> Digraph:
     """The traced graph ending at ``root`` as a ``Digraph`` (Jupyter shows it as the HTML viewer).
 
     Arguments:
@@ -186,11 +199,20 @@ def to_digraph(root: Var, *, rankdir: str = "LR", number_format: str | Callable 
             text += f"\\n(grad {format_value(v.grad, number_format)})"
         tooltip = _tooltip(v, names, number_format, show_grad)
         if v.op:
-            dot.node(ids[id(v)], text, shape="circle", style="filled", fillcolor="#f2f2f2",
-                     fixedsize="false", width="0.6", tooltip=tooltip)
+            dot.node(
+                ids[id(v)],
+                text,
+                shape="circle",
+                style="filled",
+                fillcolor="#f2f2f2",
+                fixedsize="false",
+                width="0.6",
+                tooltip=tooltip,
+            )
         else:
-            dot.node(ids[id(v)], text, shape="plaintext", fontcolor="#555555" if v.constant else "black",
-                     tooltip=tooltip)
+            dot.node(
+                ids[id(v)], text, shape="plaintext", fontcolor="#555555" if v.constant else "black", tooltip=tooltip
+            )
         for i, parent in enumerate(v.parents):
             # the edge carries its own cotangent, not the parent's total over all its uses
             cotangent = v.edge_grads[i] if v.edge_grads is not None else parent.grad
@@ -252,18 +274,27 @@ def run_dot(source: str, fmt: str, timeout: float = DOT_TIMEOUT_S, dpi: float | 
     """
     resolution = [f"-Gdpi={dpi:g}"] if dpi and fmt == "png" else []
     try:
-        done = subprocess.run([require_dot(), f"-T{fmt}", *resolution], input=source.encode(), capture_output=True,
-                              timeout=timeout)
+        done = subprocess.run(
+            [require_dot(), f"-T{fmt}", *resolution], input=source.encode(), capture_output=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
-        raise TimeoutError(f"dot took more than {timeout:g} s; pass a larger timeout= to render, or draw less "
-                           "(collapse= scopes, max_depth=)") from None
+        raise TimeoutError(
+            f"dot took more than {timeout:g} s; pass a larger timeout= to render, or draw less "
+            "(collapse= scopes, max_depth=)"
+        ) from None
     if done.returncode != 0:
         raise RuntimeError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout
 
 
-def render(graph: Var | graphviz.Digraph | graphviz.Graph, path: str | os.PathLike, *, max_nodes: int = MAX_NODES,
-           timeout: float = DOT_TIMEOUT_S, **options) -> pathlib.Path:
+def render(
+    graph: Var | graphviz.Digraph | graphviz.Graph,
+    path: str | os.PathLike,
+    *,
+    max_nodes: int = MAX_NODES,
+    timeout: float = DOT_TIMEOUT_S,
+    **options,
+) -> pathlib.Path:
     """Write a graph to ``path``; the extension picks the format: .svg, .png, .pdf, .dot/.gv (the source), or
     .html (the interactive viewer of ``graphviz_tools.html_viewer``: one file that opens without a network).
 
@@ -295,10 +326,15 @@ def render(graph: Var | graphviz.Digraph | graphviz.Graph, path: str | os.PathLi
     else:
         nodes = count_nodes(digraph.source)
         if nodes > max_nodes:
-            raise ValueError(f"the graph has {nodes} nodes, more than max_nodes={max_nodes}: pass a larger "
-                             "max_nodes= to render, or draw less (jaxpr_graph's collapse= scopes or max_depth=)")
-        data = (to_html(digraph, timeout=timeout).encode() if fmt == "html"
-                else run_dot(digraph.source, fmt, timeout, getattr(digraph, "dpi", None)))
+            raise ValueError(
+                f"the graph has {nodes} nodes, more than max_nodes={max_nodes}: pass a larger "
+                "max_nodes= to render, or draw less (jaxpr_graph's collapse= scopes or max_depth=)"
+            )
+        data = (
+            to_html(digraph, timeout=timeout).encode()
+            if fmt == "html"
+            else run_dot(digraph.source, fmt, timeout, getattr(digraph, "dpi", None))
+        )
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return path

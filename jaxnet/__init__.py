@@ -7,6 +7,7 @@ come from ``jax.grad`` and training runs on Optax (``fit`` / ``evaluate`` /
 The names below are imported on first use (PEP 562), so that ``import jaxnet.layers``
 (as the visualizer does) does not load Optax and the trainer.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,22 +20,56 @@ __version__ = "0.1.0"
 # Dropout masks: threefry without its 5-trip loop on XLA:CPU, the same bits (see jaxnet/_src/prng.py).
 use_unrolled_threefry_on_cpu()
 
-_SUBMODULES = ("activations", "callbacks", "datasets", "initializers", "layers", "losses", "metrics",
-               "normalization", "optimizers", "preprocessing", "state", "zoo")
+_SUBMODULES = (
+    "activations",
+    "callbacks",
+    "datasets",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "normalization",
+    "optimizers",
+    "preprocessing",
+    "state",
+    "zoo",
+)
 # public name -> the module that defines it
 _NAMES = {
-    **{name: "jaxnet.callbacks" for name in
-       ("CSVLogger", "EarlyStopping", "ModelCheckpoint", "TensorBoard", "TerminateOnNaN")},
+    **{
+        name: "jaxnet.callbacks"
+        for name in ("CSVLogger", "EarlyStopping", "ModelCheckpoint", "TensorBoard", "TerminateOnNaN")
+    },
     "load_model": "jaxnet.keras",
-    **{name: "jaxnet.layers" for name in
-       ("Activation", "AveragePooling2D", "AvgPool2D", "Concatenate", "Conv2D", "Dense", "Dropout", "Flatten",
-        "Identity", "Layer", "MaxPool2D", "MaxPooling2D", "Maxout", "ZeroPadding2D")},
+    **{
+        name: "jaxnet.layers"
+        for name in (
+            "Activation",
+            "AveragePooling2D",
+            "AvgPool2D",
+            "Concatenate",
+            "Conv2D",
+            "Dense",
+            "Dropout",
+            "Flatten",
+            "Identity",
+            "Layer",
+            "MaxPool2D",
+            "MaxPooling2D",
+            "Maxout",
+            "ZeroPadding2D",
+        )
+    },
     "BatchNormalization": "jaxnet.normalization",
-    **{name: "jaxnet.preprocessing" for name in
-       ("RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling")},
+    **{
+        name: "jaxnet.preprocessing"
+        for name in ("RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling")
+    },
     **{name: "jaxnet.model" for name in ("Branch", "Parallel", "Sequential")},
-    **{name: "jaxnet.per_example" for name in
-       ("clipped_gradient_sum", "dp_sgd_aggregate", "per_example_gradient_norms", "per_example_gradients")},
+    **{
+        name: "jaxnet.per_example"
+        for name in ("clipped_gradient_sum", "dp_sgd_aggregate", "per_example_gradient_norms", "per_example_gradients")
+    },
     "count_params": "jaxnet.summary",
     **{name: "jaxnet.train" for name in ("History", "evaluate", "fit", "predict")},
 }

@@ -5,6 +5,7 @@ log_softmax normalise over ``axis``, the last one by default). ``get("relu")``
 returns the function registered under a name, so layers can take
 ``activation="relu"`` exactly as Keras does.
 """
+
 from __future__ import annotations
 
 from typing import Callable

@@ -8,6 +8,7 @@ the same sampling grid about the centre ((H - 1) / 2, (W - 1) / 2), the same fil
 ``jaxnet.preprocessing.RandomRotation`` and friends reuse them. The ``random_*`` functions
 draw their parameter and fill with 0 ("constant").
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -29,8 +30,14 @@ def random_flip(key: jax.Array, image: jax.Array, horizontal: bool = True, verti
     return image
 
 
-def _resample(image: jax.Array, matrix: jax.Array, offset: jax.Array, fill_mode: str = "constant",
-              fill_value: float = 0.0, interpolation: str = "bilinear") -> jax.Array:
+def _resample(
+    image: jax.Array,
+    matrix: jax.Array,
+    offset: jax.Array,
+    fill_mode: str = "constant",
+    fill_value: float = 0.0,
+    interpolation: str = "bilinear",
+) -> jax.Array:
     """Output pixel p (row, col) reads input pixel matrix @ (p - centre) + centre + offset.
 
     Arguments:
@@ -46,8 +53,9 @@ def _resample(image: jax.Array, matrix: jax.Array, offset: jax.Array, fill_mode:
     centre = jnp.array([(h - 1) / 2, (w - 1) / 2])
     coords = jnp.stack([rows - centre[0], cols - centre[1]])
     src = jnp.einsum("ij,jhw->ihw", matrix, coords) + (centre + offset)[:, None, None]
-    channel = lambda c: jax.scipy.ndimage.map_coordinates(c, [src[0], src[1]], order=INTERPOLATIONS[interpolation],
-                                                          mode=fill_mode, cval=fill_value)
+    channel = lambda c: jax.scipy.ndimage.map_coordinates(
+        c, [src[0], src[1]], order=INTERPOLATIONS[interpolation], mode=fill_mode, cval=fill_value
+    )
     return jax.vmap(channel, in_axes=2, out_axes=2)(image.astype(jnp.float32)).astype(image.dtype)
 
 
@@ -85,8 +93,9 @@ def random_zoom(key: jax.Array, image: jax.Array, max_zoom: float = 0.1) -> jax.
     return zoom(image, 1 / factor, 1 / factor)
 
 
-def random_shift(key: jax.Array, image: jax.Array, height_fraction: float = 0.1,
-                 width_fraction: float = 0.1) -> jax.Array:
+def random_shift(
+    key: jax.Array, image: jax.Array, height_fraction: float = 0.1, width_fraction: float = 0.1
+) -> jax.Array:
     """Translate by up to the given fractions of the height and width."""
     h, w = image.shape[:2]
     frac = jax.random.uniform(key, (2,), minval=-1.0, maxval=1.0) * jnp.array([height_fraction, width_fraction])
@@ -95,6 +104,7 @@ def random_shift(key: jax.Array, image: jax.Array, height_fraction: float = 0.1,
 
 def compose(*transforms: Callable) -> Callable:
     """One ``(key, image)`` function applying each transform in turn with its own key."""
+
     def apply(key, image):
         for transform, k in zip(transforms, jax.random.split(key, len(transforms))):
             image = transform(k, image)

@@ -11,6 +11,7 @@ with other parameters. Later callbacks see the state after earlier actions.
 Parameters are donated to the next epoch's compiled step, so a callback that keeps
 weights for later (EarlyStopping, TerminateOnNaN) keeps a copy (``copy_tree``).
 """
+
 from __future__ import annotations
 
 import csv
@@ -35,8 +36,11 @@ def copy_tree(tree: Any) -> Any:
 
 def all_finite(tree: Any) -> bool:
     """Whether every leaf of a pytree of arrays is free of NaN and infinity (one host sync)."""
-    leaves = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)
-              if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact)]
+    leaves = [
+        jnp.all(jnp.isfinite(leaf))
+        for leaf in jax.tree.leaves(tree)
+        if jnp.issubdtype(jnp.asarray(leaf).dtype, jnp.inexact)
+    ]
     return bool(jnp.all(jnp.stack(leaves))) if leaves else True
 
 
@@ -106,8 +110,10 @@ def _improvement(mode: str, monitor: str) -> Callable[[float, float, float], boo
 
 def _require_log(monitor: str, state: TrainingState, who: str) -> None:
     if monitor not in state.log_names:
-        raise ValueError(f"{who} monitors {monitor!r}, which this run does not log (it logs "
-                         f"{list(state.log_names)}); pass validation data for val_ metrics or pick another key")
+        raise ValueError(
+            f"{who} monitors {monitor!r}, which this run does not log (it logs "
+            f"{list(state.log_names)}); pass validation data for val_ metrics or pick another key"
+        )
 
 
 class EarlyStopping(Callback):
@@ -121,8 +127,14 @@ class EarlyStopping(Callback):
         restore_best_weights: finish with the best epoch's parameters.
     """
 
-    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, mode: str = "auto",
-                 restore_best_weights: bool = False):
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 0,
+        mode: str = "auto",
+        restore_best_weights: bool = False,
+    ):
         self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), patience
         self.better = _improvement(mode, monitor)
         self.restore_best_weights = restore_best_weights
@@ -142,8 +154,10 @@ class EarlyStopping(Callback):
         if self.wait < self.patience:
             return None
         self.stopped_epoch = epoch
-        return Action(stop=f"early stopping: {self.monitor} has not improved for {self.patience} epochs "
-                           f"(best {self.best:.4g} at epoch {self.best_epoch + 1})")
+        return Action(
+            stop=f"early stopping: {self.monitor} has not improved for {self.patience} epochs "
+            f"(best {self.best:.4g} at epoch {self.best_epoch + 1})"
+        )
 
     def on_train_end(self, state):
         if self.restore_best_weights and self.best_params is not None:
@@ -159,8 +173,10 @@ def _check_filepath(filepath: str, log_names: tuple[str, ...]) -> None:
         raise ValueError(f"ModelCheckpoint filepath {filepath!r} is not a valid format string: {error}") from None
     unknown = [f for f in fields if f != "epoch" and f not in log_names]
     if unknown:
-        raise ValueError(f"ModelCheckpoint filepath {filepath!r} names {unknown}, which this run does not log "
-                         f"(it logs {['epoch', *log_names]}); pass validation data for val_ keys")
+        raise ValueError(
+            f"ModelCheckpoint filepath {filepath!r} names {unknown}, which this run does not log "
+            f"(it logs {['epoch', *log_names]}); pass validation data for val_ keys"
+        )
     try:
         filepath.format(epoch=1, **{name: 0.5 for name in log_names})
     except (ValueError, IndexError, KeyError) as error:
@@ -181,8 +197,14 @@ class ModelCheckpoint(Callback):
             parameters and optimizer state written by every process's shards, see ``jaxnet.orbax_checkpoint``).
     """
 
-    def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", save_best_only: bool = False,
-                 mode: str = "auto", backend: str = "npz"):
+    def __init__(
+        self,
+        filepath: str | os.PathLike,
+        monitor: str = "val_loss",
+        save_best_only: bool = False,
+        mode: str = "auto",
+        backend: str = "npz",
+    ):
         if backend not in ("npz", "orbax"):
             raise ValueError(f"ModelCheckpoint backend must be 'npz' or 'orbax', got {backend!r}")
         self.filepath, self.monitor, self.save_best_only = str(filepath), monitor, save_best_only
@@ -201,8 +223,11 @@ class ModelCheckpoint(Callback):
             if not math.isfinite(current) or (self.best is not None and not self.better(current, self.best, 0.0)):
                 return None
         if not all_finite(state.params):
-            warnings.warn(f"ModelCheckpoint: the parameters of epoch {epoch + 1} contain NaN or infinity; "
-                          "not saved", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"ModelCheckpoint: the parameters of epoch {epoch + 1} contain NaN or infinity; not saved",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             return None
         if self.save_best_only:
             self.best = logs[self.monitor]
@@ -234,8 +259,12 @@ class TerminateOnNaN(Callback):
             return None
         what = f"the loss became {loss}" if not math.isfinite(loss) else "the parameters became NaN or infinite"
         params, opt_state = self.last_finite
-        return Action(stop=f"TerminateOnNaN: {what} in epoch {epoch + 1}; the last finite parameters were kept "
-                           "(try a lower learning rate)", params=params, opt_state=opt_state)
+        return Action(
+            stop=f"TerminateOnNaN: {what} in epoch {epoch + 1}; the last finite parameters were kept "
+            "(try a lower learning rate)",
+            params=params,
+            opt_state=opt_state,
+        )
 
 
 class CSVLogger(Callback):
@@ -251,8 +280,10 @@ class CSVLogger(Callback):
         fields = ["epoch", *state.log_names]
         existing = self._existing_header() if self.append else None
         if existing is not None and existing != fields:
-            raise ValueError(f"CSVLogger cannot append to {str(self.filename)!r}: its columns are {existing}, this run "
-                             f"logs {fields}; use another file or append=False")
+            raise ValueError(
+                f"CSVLogger cannot append to {str(self.filename)!r}: its columns are {existing}, this run "
+                f"logs {fields}; use another file or append=False"
+            )
         self.filename.parent.mkdir(parents=True, exist_ok=True)
         self.file = open(self.filename, "a" if self.append else "w", newline="")
         self.writer = csv.DictWriter(self.file, fieldnames=fields, delimiter=self.separator)
@@ -324,8 +355,7 @@ class ProgressBar(Callback):
         if self.verbose == 1:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=state.epochs, initial=state.epoch, unit="epoch", file=self.stream,
-                            dynamic_ncols=True)
+            self.bar = tqdm(total=state.epochs, initial=state.epoch, unit="epoch", file=self.stream, dynamic_ncols=True)
 
     def on_epoch_begin(self, epoch, state):
         self.started = time.perf_counter()
@@ -346,4 +376,3 @@ class ProgressBar(Callback):
         if state.stop_reason:
             print(state.stop_reason, file=self.stream)
         return None
-

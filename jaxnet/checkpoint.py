@@ -10,6 +10,7 @@ numeric, hold exactly the bytes its header declares, and (when the caller knows 
 model's shape and dtype before any memory is allocated for it; a crafted header cannot make a load
 allocate more than the file holds.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -115,21 +116,29 @@ def _header(path: pathlib.Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo)
         shape, fortran, dtype = read(f)
         offset = f.tell()
     if dtype.hasobject or dtype.kind not in "biufc":
-        raise CheckpointError(f"{str(path)!r} holds {name!r} as {dtype} (Python objects or records): a jaxnet "
-                              "checkpoint holds numeric arrays only, and objects are never unpickled")
+        raise CheckpointError(
+            f"{str(path)!r} holds {name!r} as {dtype} (Python objects or records): a jaxnet "
+            "checkpoint holds numeric arrays only, and objects are never unpickled"
+        )
     array = _Array(info, dtype, tuple(shape), fortran, offset)
     stored_size_lies = info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size
     if stored_size_lies or info.compress_size > path.stat().st_size:
         raise _corrupt(path, f"the archive's sizes for {name!r} exceed what the file holds")
     if array.nbytes != info.file_size - offset:
-        raise _corrupt(path, f"{name!r} declares shape {array.shape} of {dtype} ({array.nbytes} bytes) but "
-                             f"holds {info.file_size - offset} bytes")
+        raise _corrupt(
+            path,
+            f"{name!r} declares shape {array.shape} of {dtype} ({array.nbytes} bytes) but "
+            f"holds {info.file_size - offset} bytes",
+        )
     return array
 
 
 def _members(path: pathlib.Path, archive: zipfile.ZipFile) -> dict[str, _Array]:
-    return {info.filename.removesuffix(".npy"): _header(path, archive, info) for info in archive.infolist()
-            if not info.is_dir()}
+    return {
+        info.filename.removesuffix(".npy"): _header(path, archive, info)
+        for info in archive.infolist()
+        if not info.is_dir()
+    }
 
 
 def _read(archive: zipfile.ZipFile, array: _Array) -> np.ndarray:
@@ -151,8 +160,10 @@ def _metadata(path: pathlib.Path, archive: zipfile.ZipFile, members: dict[str, _
     if entry is None:
         raise CheckpointError(f"{str(path)!r} is an .npz file but not a jaxnet checkpoint (no metadata)")
     if entry.dtype != np.uint8 or len(entry.shape) != 1 or entry.nbytes > MAX_METADATA_BYTES:
-        raise _corrupt(path, f"its metadata is {entry.dtype}{list(entry.shape)}, not UTF-8 JSON of at most "
-                             f"{MAX_METADATA_BYTES} bytes")
+        raise _corrupt(
+            path,
+            f"its metadata is {entry.dtype}{list(entry.shape)}, not UTF-8 JSON of at most {MAX_METADATA_BYTES} bytes",
+        )
     try:
         meta = json.loads(_read(archive, entry).tobytes().decode())
     except RecursionError:
@@ -171,15 +182,24 @@ def _archive(path: pathlib.Path) -> Iterator[tuple[zipfile.ZipFile, dict[str, _A
     try:
         with open(path, "rb") as f:
             if f.read(6) == b"\x93NUMPY":
-                raise CheckpointError(f"{str(path)!r} is a single NumPy array (.npy), not a jaxnet checkpoint "
-                                      "(.npz archive); read it with numpy.load")
+                raise CheckpointError(
+                    f"{str(path)!r} is a single NumPy array (.npy), not a jaxnet checkpoint "
+                    "(.npz archive); read it with numpy.load"
+                )
         with zipfile.ZipFile(path) as archive:
             members = _members(path, archive)
             yield archive, members, _metadata(path, archive, members)
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, KeyError,
-            NotImplementedError) as err:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        KeyError,
+        NotImplementedError,
+    ) as err:
         # numpy's own messages may advise allow_pickle=True, which would be unsafe: say only what broke
         raise _corrupt(path, type(err).__name__) from None
 
@@ -206,11 +226,15 @@ def _check_against(path: pathlib.Path, name: str, template: Any, arrays: list[_A
 
 def _mismatch(what: str, saved: list[tuple], wanted: list[tuple]) -> str:
     if len(saved) != len(wanted) or any(s[0] != w[0] for s, w in zip(saved, wanted)):
-        return (f"the saved {what} does not match the model: {[s[0] for s in saved]} saved, "
-                f"{[w[0] for w in wanted]} expected")
+        return (
+            f"the saved {what} does not match the model: {[s[0] for s in saved]} saved, "
+            f"{[w[0] for w in wanted]} expected"
+        )
     i = next(i for i, (s, w) in enumerate(zip(saved, wanted)) if s[1] != w[1])
-    return (f"the saved {what} have dtype {saved[i][1]} where the model has {wanted[i][1]} (array {i}, shape "
-            f"{saved[i][0]}); convert them and save again, since they would load changed")
+    return (
+        f"the saved {what} have dtype {saved[i][1]} where the model has {wanted[i][1]} (array {i}, shape "
+        f"{saved[i][0]}); convert them and save again, since they would load changed"
+    )
 
 
 def load(path: str | os.PathLike, expected: dict[str, Any] | None = None) -> tuple[dict[str, list[np.ndarray]], dict]:
@@ -241,12 +265,19 @@ def load(path: str | os.PathLike, expected: dict[str, Any] | None = None) -> tup
         for name, template in (expected or {}).items():
             _check_against(path, name, template, trees.get(name, []))
         # Stored members cannot claim more than the file holds; compressed ones could (a zip bomb).
-        unchecked = sum(a.nbytes for name, arrays in trees.items() if name not in (expected or {})
-                        for a in arrays if a.info.compress_type != zipfile.ZIP_STORED)
+        unchecked = sum(
+            a.nbytes
+            for name, arrays in trees.items()
+            if name not in (expected or {})
+            for a in arrays
+            if a.info.compress_type != zipfile.ZIP_STORED
+        )
         if unchecked > MAX_UNCHECKED_BYTES:
-            raise CheckpointError(f"{str(path)!r} declares {unchecked} bytes of compressed arrays, more than the "
-                                  f"{MAX_UNCHECKED_BYTES} allowed without a model to check them against; "
-                                  "load it with jaxnet.load_model, which checks them against the architecture")
+            raise CheckpointError(
+                f"{str(path)!r} declares {unchecked} bytes of compressed arrays, more than the "
+                f"{MAX_UNCHECKED_BYTES} allowed without a model to check them against; "
+                "load it with jaxnet.load_model, which checks them against the architecture"
+            )
         try:
             leaves = {name: [_read(archive, a) for a in arrays] for name, arrays in trees.items()}
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:

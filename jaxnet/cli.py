@@ -7,6 +7,7 @@ Examples:
   python -m jaxnet train --model regression_mlp --dataset diabetes --optimizer sgd --lr 0.01 --out out/reg
   python -m jaxnet train --coordinator 10.0.0.1:1234 --num-processes 2 --process-id 0   # on each host, its id
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,56 +28,86 @@ class UsageError(Exception):
 
 def _number(kind: type, low: float, high: float | None = None, *, low_open: bool = False):
     """argparse type: a ``kind`` number >= ``low`` (> with ``low_open``) and < ``high``; ``--lr -1`` exits 2."""
+
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a{'n integer' if kind is int else ' number'}, "
-                                             f"got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected a{'n integer' if kind is int else ' number'}, got {text!r}"
+            ) from None
         if not (value > low if low_open else value >= low) or (high is not None and not value < high):
             bounds = f"in [{low}, {high})" if high is not None else "positive"
             raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
         return value
+
     return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
     from jaxnet import datasets, optimizers, zoo
 
-    parser = argparse.ArgumentParser(prog="python -m jaxnet", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m jaxnet", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("tour", help="print the seeds' examples (gates, activations, losses, gradients, ...)")
-    tr = commands.add_parser("train", help="train a zoo model on a data set; writes curves, checkpoint, history",
-                             description="Prints the model summary, per-epoch progress and the test metrics; writes "
-                                         "OUT/learning_curves.png, OUT/model.npz (load with jaxnet.load_model) and "
-                                         "OUT/history.json.")
+    tr = commands.add_parser(
+        "train",
+        help="train a zoo model on a data set; writes curves, checkpoint, history",
+        description="Prints the model summary, per-epoch progress and the test metrics; writes "
+        "OUT/learning_curves.png, OUT/model.npz (load with jaxnet.load_model) and "
+        "OUT/history.json.",
+    )
     tr.add_argument("--model", choices=sorted(zoo.MODELS), default="mlp", help="architecture (default mlp)")
-    tr.add_argument("--dataset", choices=sorted(datasets.LOADERS), default="digits",
-                    help="digits, iris and diabetes ship with scikit-learn; the others read local files "
-                         "($JAXNET_DATA or --data-dir)")
-    tr.add_argument("--data-dir", type=pathlib.Path, help="folder holding the data set's files (not for "
-                                                          f"{', '.join(sorted(PACKAGED))})")
+    tr.add_argument(
+        "--dataset",
+        choices=sorted(datasets.LOADERS),
+        default="digits",
+        help="digits, iris and diabetes ship with scikit-learn; the others read local files "
+        "($JAXNET_DATA or --data-dir)",
+    )
+    tr.add_argument(
+        "--data-dir",
+        type=pathlib.Path,
+        help=f"folder holding the data set's files (not for {', '.join(sorted(PACKAGED))})",
+    )
     tr.add_argument("--epochs", type=_number(int, 1), default=10)
     tr.add_argument("--batch-size", type=_number(int, 1), default=32)
     tr.add_argument("--optimizer", choices=sorted(optimizers.REGISTRY), default="adam")
-    tr.add_argument("--lr", type=_number(float, 0, low_open=True),
-                    help="learning rate > 0 (default: Keras' default for the optimizer)")
-    tr.add_argument("--validation-split", type=_number(float, 0, 1), default=0.1,
-                    help="fraction in [0, 1) held out for validation (default 0.1)")
-    tr.add_argument("--patience", type=_number(int, 1), help="stop early after this many epochs without val_loss "
-                                                             "improving (and restore the best weights)")
+    tr.add_argument(
+        "--lr",
+        type=_number(float, 0, low_open=True),
+        help="learning rate > 0 (default: Keras' default for the optimizer)",
+    )
+    tr.add_argument(
+        "--validation-split",
+        type=_number(float, 0, 1),
+        default=0.1,
+        help="fraction in [0, 1) held out for validation (default 0.1)",
+    )
+    tr.add_argument(
+        "--patience",
+        type=_number(int, 1),
+        help="stop early after this many epochs without val_loss improving (and restore the best weights)",
+    )
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--out", type=pathlib.Path, default=pathlib.Path("out/train"), help="output folder")
     dist = tr.add_argument_group("several processes (jax.distributed; process 0 writes the outputs)")
-    dist.add_argument("--distributed", action="store_true",
-                      help="start JAX's distributed runtime, detecting the processes (Cloud TPU, SLURM, Open MPI, "
-                           "Kubernetes); implied by --coordinator")
+    dist.add_argument(
+        "--distributed",
+        action="store_true",
+        help="start JAX's distributed runtime, detecting the processes (Cloud TPU, SLURM, Open MPI, "
+        "Kubernetes); implied by --coordinator",
+    )
     dist.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0's coordinator")
     dist.add_argument("--num-processes", type=int, help="how many processes take part")
     dist.add_argument("--process-id", type=int, help="this process's rank, 0 to num-processes - 1")
-    dist.add_argument("--cpu-collectives", choices=["gloo", "mpi"],
-                      help="collectives between CPU processes (not needed on GPUs and TPUs)")
+    dist.add_argument(
+        "--cpu-collectives",
+        choices=["gloo", "mpi"],
+        help="collectives between CPU processes (not needed on GPUs and TPUs)",
+    )
     return parser
 
 
@@ -88,8 +119,9 @@ def _check_arguments(args) -> None:
     from jaxnet._src.atomic import check_writable
 
     if args.data_dir is not None and args.dataset in PACKAGED:
-        raise UsageError(f"--data-dir is for data sets read from files; {args.dataset!r} ships with scikit-learn "
-                         "(drop --data-dir)")
+        raise UsageError(
+            f"--data-dir is for data sets read from files; {args.dataset!r} ships with scikit-learn (drop --data-dir)"
+        )
     if args.data_dir is not None and not args.data_dir.is_dir():
         raise UsageError(f"--data-dir {args.data_dir}: no such folder")
     if args.patience is not None and args.validation_split == 0:
@@ -128,12 +160,16 @@ def _check_pairing(args, network) -> None:
     """Refuse a classifier's softmax head on a regression set, and a linear head where probabilities are needed."""
     head = _head(network)
     if args.dataset in REGRESSION and head == "softmax":
-        raise UsageError(f"--model {args.model} ends in a softmax (a classifier) but {args.dataset!r} is a regression "
-                         "set: its one softmax output is always 1; use --model regression_mlp or wide_and_deep")
+        raise UsageError(
+            f"--model {args.model} ends in a softmax (a classifier) but {args.dataset!r} is a regression "
+            "set: its one softmax output is always 1; use --model regression_mlp or wide_and_deep"
+        )
     if args.dataset not in REGRESSION and head != "softmax":
-        raise UsageError(f"--model {args.model} has a {head or 'linear'} output, but {args.dataset!r} is a "
-                         "classification set trained with cross entropy on probabilities; use a classifier "
-                         "(mlp, mlp_300_100, two_layer, cnn, small_cnn)")
+        raise UsageError(
+            f"--model {args.model} has a {head or 'linear'} output, but {args.dataset!r} is a "
+            "classification set trained with cross entropy on probabilities; use a classifier "
+            "(mlp, mlp_300_100, two_layer, cnn, small_cnn)"
+        )
 
 
 def _build_model(args, x, y):
@@ -145,8 +181,7 @@ def _build_model(args, x, y):
     if convolutional and x.ndim == 3:
         x = x[..., None]  # grey images: add the channel axis Conv2D expects
     if convolutional and x.ndim != 4:
-        raise UsageError(f"model {args.model!r} needs image data; {args.dataset!r} has examples of shape "
-                         f"{x.shape[1:]}")
+        raise UsageError(f"model {args.model!r} needs image data; {args.dataset!r} has examples of shape {x.shape[1:]}")
     network = zoo.get(args.model, outputs)
     _check_pairing(args, network)
     if args.model == "cnn" and min(x.shape[1:3]) < 32:
@@ -170,8 +205,7 @@ def train_command(args) -> int:
         _check_arguments(args)
         x, y, x_test, y_test = _load_data(args)
         if int(len(x) * args.validation_split) == 0 and args.validation_split:
-            raise UsageError(f"--validation-split {args.validation_split} leaves no validation example out of "
-                             f"{len(x)}")
+            raise UsageError(f"--validation-split {args.validation_split} leaves no validation example out of {len(x)}")
         model, x = _build_model(args, x, y)
     except (UsageError, FileNotFoundError, datasets.DatasetError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -182,9 +216,15 @@ def train_command(args) -> int:
     extra = []
     if args.patience is not None:
         extra.append(callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True))
-    history = model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size,
-                        validation_split=args.validation_split, callbacks=extra,
-                        verbose=1 if sys.stderr.isatty() else 2)
+    history = model.fit(
+        x,
+        y,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_split=args.validation_split,
+        callbacks=extra,
+        verbose=1 if sys.stderr.isatty() else 2,
+    )
     results = model.evaluate(x_test, y_test, return_dict=True)
     print("test: " + ", ".join(f"{k} {v:.4f}" for k, v in results.items()))
     if not distributed.is_main_process():

@@ -13,6 +13,7 @@ address Keras uses, checked against the published SHA-256 and written atomically
 turns that off. The error for a machine that cannot reach the address says where
 to put the files by hand.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -35,8 +36,12 @@ from jaxnet._src.download import ChecksumError, fetch
 
 Split = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
-MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+MNIST_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 CIFAR10_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
@@ -70,21 +75,34 @@ class Source:
 # Keras' own addresses and checksums (keras/src/datasets). Keras gives none for Fashion-MNIST: these are the
 # SHA-256 of the files Zalando publishes (whose MD5s its README lists), of which Keras' copies are the same bytes.
 SOURCES = {
-    "mnist": Source(("mnist.npz",), KERAS_ORIGIN,
-                    ("731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",)),
-    "fashion_mnist": Source(MNIST_FILES, KERAS_ORIGIN, (
-        "08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc",
-        "b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc",
-        "78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229",
-        "42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf"), keras_dirs=("fashion-mnist",)),
-    "cifar10": Source(CIFAR10_FILES, "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                      ("6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",),
-                      keras_dirs=("cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py"),
-                      archive=True, archive_dir="cifar-10-batches-py"),
-    "boston_housing": Source(("boston_housing.npz",), KERAS_ORIGIN,
-                             ("f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5",)),
-    "california_housing": Source(("california_housing.npz",), KERAS_ORIGIN,
-                                 ("1a2e3a52e0398de6463aebe6f4a8da34fb21fbb6b934cf88c3425e766f2a1a6f",)),
+    "mnist": Source(
+        ("mnist.npz",), KERAS_ORIGIN, ("731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",)
+    ),
+    "fashion_mnist": Source(
+        MNIST_FILES,
+        KERAS_ORIGIN,
+        (
+            "08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc",
+            "b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc",
+            "78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229",
+            "42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf",
+        ),
+        keras_dirs=("fashion-mnist",),
+    ),
+    "cifar10": Source(
+        CIFAR10_FILES,
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        ("6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",),
+        keras_dirs=("cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py"),
+        archive=True,
+        archive_dir="cifar-10-batches-py",
+    ),
+    "boston_housing": Source(
+        ("boston_housing.npz",), KERAS_ORIGIN, ("f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5",)
+    ),
+    "california_housing": Source(
+        ("california_housing.npz",), KERAS_ORIGIN, ("1a2e3a52e0398de6463aebe6f4a8da34fb21fbb6b934cf88c3425e766f2a1a6f",)
+    ),
 }
 
 
@@ -140,8 +158,9 @@ def _download(name: str, folder: pathlib.Path) -> None:
             os.replace(pathlib.Path(tmp) / source.archive_dir / file, folder / file)
 
 
-def _require(name: str, path=None, download: bool | None = None,
-             alternatives: tuple[str, ...] = ()) -> list[pathlib.Path]:
+def _require(
+    name: str, path=None, download: bool | None = None, alternatives: tuple[str, ...] = ()
+) -> list[pathlib.Path]:
     """The paths of data set ``name``'s files: from the first folder holding them all, else downloaded.
 
     Arguments:
@@ -170,20 +189,25 @@ def _require(name: str, path=None, download: bool | None = None,
     what = f"the files of its {source.archive_dir}/ folder" if source.archive else "the files"
     by_hand = f"fetch {source.url} yourself and put {what} in {target} (or pass path=..., or set JAXNET_DATA)"
     if not download:
-        raise FileNotFoundError(f"{name}: missing {missing} {where}, and downloading is off (download=False or "
-                                f"JAXNET_DOWNLOAD=0); {by_hand}.")
+        raise FileNotFoundError(
+            f"{name}: missing {missing} {where}, and downloading is off (download=False or "
+            f"JAXNET_DOWNLOAD=0); {by_hand}."
+        )
     try:
         _download(name, target)
     except ChecksumError as err:
         raise DatasetError(f"{name}: {err}") from err
     except (OSError, urllib.error.URLError) as err:
         reason = getattr(err, "reason", err)
-        raise FileNotFoundError(f"{name}: missing {missing} {where}, and downloading {source.url} failed "
-                                f"({reason}); if this machine is offline, {by_hand}.") from err
+        raise FileNotFoundError(
+            f"{name}: missing {missing} {where}, and downloading {source.url} failed "
+            f"({reason}); if this machine is offline, {by_hand}."
+        ) from err
     return [target / f for f in source.files]
 
 
 # --- packaged data (scikit-learn) ---------------------------------------------------------------
+
 
 def _holdout(x, y, test_split: float, seed: int) -> Split:
     idx = np.random.default_rng(seed).permutation(len(x))
@@ -223,6 +247,7 @@ def load_diabetes(test_split: float = 0.2, seed: int = 0) -> Split:
 
 # --- standard file formats -----------------------------------------------------------------------
 
+
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (gzip-compressed or not), the format of MNIST and Fashion-MNIST.
 
@@ -246,8 +271,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     except (OSError, EOFError, zlib.error) as err:
         raise DatasetError(f"cannot read IDX file {path}: {err}") from err
     if len(data) != math.prod(shape):
-        raise DatasetError(f"{path} is truncated or padded: {len(data)} bytes of data, the header's shape {shape} "
-                           f"needs {math.prod(shape)}")
+        raise DatasetError(
+            f"{path} is truncated or padded: {len(data)} bytes of data, the header's shape {shape} "
+            f"needs {math.prod(shape)}"
+        )
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
@@ -303,18 +330,26 @@ class _ArraysOnly(pickle.Unpickler):
     admits only the functions NumPy's own array pickles name, and refuses every other.
     """
 
-    ALLOWED = frozenset({
-        ("numpy", "ndarray"), ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-        ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 spell bytes
-    })
+    ALLOWED = frozenset(
+        {
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "scalar"),
+            ("numpy.core.numeric", "_frombuffer"),
+            ("numpy._core.numeric", "_frombuffer"),
+            ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 spell bytes
+        }
+    )
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"it asks to call {module}.{name}, which a data file never needs "
-                                         "(refused: only arrays, numbers, strings and containers are loaded)")
+            raise pickle.UnpicklingError(
+                f"it asks to call {module}.{name}, which a data file never needs "
+                "(refused: only arrays, numbers, strings and containers are loaded)"
+            )
         return super().find_class(module, name)
 
 
@@ -327,8 +362,16 @@ def load_pickled_data(path: str | os.PathLike) -> object:
     try:
         with open(path, "rb") as f:
             return _ArraysOnly(f, encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError, IndexError,
-            MemoryError, RecursionError) as err:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        IndexError,
+        MemoryError,
+        RecursionError,
+    ) as err:
         raise DatasetError(f"{path} cannot be loaded as plain data: {err}") from err
 
 
@@ -346,8 +389,7 @@ def _read_cifar_batch(path: pathlib.Path) -> tuple[np.ndarray, np.ndarray]:
     except (TypeError, ValueError, OverflowError) as err:
         raise DatasetError(f"{path}: the data and labels are not arrays of bytes ({err})") from err
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
-        raise DatasetError(f"{path}: expected data of shape (n, 3072) and n labels, got {data.shape} and "
-                           f"{len(labels)}")
+        raise DatasetError(f"{path}: expected data of shape (n, 3072) and n labels, got {data.shape} and {len(labels)}")
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
 
 
@@ -362,8 +404,9 @@ def load_cifar10(path: str | os.PathLike | None = None, download: bool | None = 
     return (np.concatenate([b[0] for b in train]), np.concatenate([b[1] for b in train])), test
 
 
-def _load_npz_regression(name: str, path, test_split: float, seed: int, download: bool | None,
-                         limit: int | None = None) -> Split:
+def _load_npz_regression(
+    name: str, path, test_split: float, seed: int, download: bool | None, limit: int | None = None
+) -> Split:
     if not 0 <= test_split < 1:
         raise ValueError(f"test_split must be in [0, 1), got {test_split}")
     (file,) = _require(name, path, download)
@@ -377,8 +420,9 @@ def _load_npz_regression(name: str, path, test_split: float, seed: int, download
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 
-def load_boston_housing(path: str | os.PathLike | None = None, test_split: float = 0.2, seed: int = 113,
-                        download: bool | None = None) -> Split:
+def load_boston_housing(
+    path: str | os.PathLike | None = None, test_split: float = 0.2, seed: int = 113, download: bool | None = None
+) -> Split:
     """Boston housing (13 features) from Keras' boston_housing.npz, split as Keras does (test_split 0.2, seed 113).
 
     ``path``, ``download``: as ``load_mnist``.
@@ -386,8 +430,13 @@ def load_boston_housing(path: str | os.PathLike | None = None, test_split: float
     return _load_npz_regression("boston_housing", path, test_split, seed, download)
 
 
-def load_california_housing(path: str | os.PathLike | None = None, test_split: float = 0.2,
-                            seed: int = 113, download: bool | None = None, version: str = "large") -> Split:
+def load_california_housing(
+    path: str | os.PathLike | None = None,
+    test_split: float = 0.2,
+    seed: int = 113,
+    download: bool | None = None,
+    version: str = "large",
+) -> Split:
     """California housing (8 features) from Keras' california_housing.npz, split as Keras does.
 
     ``version``: "large" (all 20,640 examples) or "small" (the first 600), as Keras' ``load_data``.
@@ -399,6 +448,7 @@ def load_california_housing(path: str | os.PathLike | None = None, test_split: f
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
 
 def one_hot(labels, num_classes: int | None = None) -> np.ndarray:
     """One-hot float32 rows for integer labels (Keras' to_categorical).
@@ -429,6 +479,13 @@ def train_validation_split(x, y, validation_fraction: float = 0.2, *, key: jax.A
     return (x[order[:cut]], y[order[:cut]]), (x[order[cut:]], y[order[cut:]])
 
 
-LOADERS = {"digits": load_digits, "iris": load_iris, "diabetes": load_diabetes, "mnist": load_mnist,
-           "fashion_mnist": load_fashion_mnist, "cifar10": load_cifar10, "boston_housing": load_boston_housing,
-           "california_housing": load_california_housing}
+LOADERS = {
+    "digits": load_digits,
+    "iris": load_iris,
+    "diabetes": load_diabetes,
+    "mnist": load_mnist,
+    "fashion_mnist": load_fashion_mnist,
+    "cifar10": load_cifar10,
+    "boston_housing": load_boston_housing,
+    "california_housing": load_california_housing,
+}

@@ -9,6 +9,7 @@ collections (``batch_stats`` of ``nn.BatchNorm``) is trained on its whole variab
 ``{"params": ..., "batch_stats": ...}``: the other collections are its non-trainable state
 (``jaxnet.state``), made mutable in training as Flax's own loops do (``mutable=["batch_stats"]``).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -56,8 +57,9 @@ class LinenModel:
             Its ``params`` collection; or, for a module with other collections (``batch_stats``), the whole
             variables dict ``{"params": ..., "batch_stats": ...}``.
         """
-        variables = self.module.init({"params": key, self.dropout_rng: key}, jnp.zeros((1, *input_shape)),
-                                     **self._train_kwargs(False))
+        variables = self.module.init(
+            {"params": key, self.dropout_rng: key}, jnp.zeros((1, *input_shape)), **self._train_kwargs(False)
+        )
         return dict(variables) if set(variables) - {"params"} else variables["params"]
 
     def output_shape(self, input_shape: tuple) -> tuple:
@@ -156,8 +158,10 @@ def from_nnx(module) -> NNXModel:
     from flax import nnx
 
     if jax.tree.leaves(nnx.state(module, nnx.BatchStat)):
-        raise ValueError("the nnx module has BatchNorm statistics (nnx.BatchStat), which from_nnx does not update "
-                         "in training; write it with flax.linen (from_linen trains batch_stats) or with "
-                         "jaxnet.BatchNormalization")
+        raise ValueError(
+            "the nnx module has BatchNorm statistics (nnx.BatchStat), which from_nnx does not update "
+            "in training; write it with flax.linen (from_linen trains batch_stats) or with "
+            "jaxnet.BatchNormalization"
+        )
     graphdef, params, rest = nnx.split(module, nnx.Param, ...)
     return NNXModel(graphdef, params, rest)

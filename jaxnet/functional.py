@@ -15,6 +15,7 @@ Its parameters are ``{layer_name: layer_params}``; a layer called twice is one s
 A model with several inputs takes a tuple or list in the order of its inputs, or a dict keyed by
 the inputs' names; one with several outputs returns a tuple.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -114,9 +115,11 @@ def call(layer: Layer, args: Any) -> Tensor | tuple[Tensor, ...]:
     """
     for arg in _tensors(args):
         if not isinstance(arg, Tensor):
-            raise TypeError(f"{type(layer).__name__} was called on {type(arg).__name__}; calling a layer builds a "
-                            "functional model and takes tensors from keras.Input(shape) or other layer calls. "
-                            "To run a layer on data, use layer.apply(params, x) or build a model")
+            raise TypeError(
+                f"{type(layer).__name__} was called on {type(arg).__name__}; calling a layer builds a "
+                "functional model and takes tensors from keras.Input(shape) or other layer calls. "
+                "To run a layer on data, use layer.apply(params, x) or build a model"
+            )
     shape = layer.output_shape(_map_args(lambda t: t.shape, args))
     node = _Call(layer, args)
     if shape and isinstance(shape[0], tuple):  # a layer with several outputs (Branch, Parallel, a model)
@@ -170,11 +173,11 @@ class Functional(Layer):
     @property
     def input_layers(self) -> list[InputLayer]:
         """The InputLayers, in the order the model takes its inputs."""
-        return list(self.layers[:self.num_inputs])
+        return list(self.layers[: self.num_inputs])
 
     @property
     def input_names(self) -> list[str]:
-        return list(self.names[:self.num_inputs])
+        return list(self.names[: self.num_inputs])
 
     def _input_shapes(self) -> tuple:
         shapes = tuple(layer.shape for layer in self.input_layers)
@@ -189,8 +192,10 @@ class Functional(Layer):
         if self.num_inputs == 1 and given and isinstance(given[0], tuple) and len(given) == 1:
             given = given[0]
         if given != self._input_shapes():
-            raise ValueError(f"{self.name or self.default_name} was built for input shape {self._input_shapes()}, "
-                             f"got {input_shape!r}")
+            raise ValueError(
+                f"{self.name or self.default_name} was built for input shape {self._input_shapes()}, "
+                f"got {input_shape!r}"
+            )
 
     def node_input_shapes(self) -> list:
         """The shape (tree) of each node's arguments, from the input shapes alone."""
@@ -228,8 +233,10 @@ class Functional(Layer):
             if args is not None:
                 first_call.setdefault(layer_index, in_shapes[node])
         keys = jax.random.split(key, len(self.layers))
-        return {name: (layer.init(keys[i], first_call[i]) if i in first_call else {})
-                for i, (name, layer) in enumerate(zip(self.names, self.layers))}
+        return {
+            name: (layer.init(keys[i], first_call[i]) if i in first_call else {})
+            for i, (name, layer) in enumerate(zip(self.names, self.layers))
+        }
 
     def _ordered_inputs(self, x: Any) -> list:
         if isinstance(x, dict):
@@ -240,9 +247,11 @@ class Functional(Layer):
         if self.num_inputs == 1:
             return list(x) if isinstance(x, (tuple, list)) and len(x) == 1 else [x]
         if not isinstance(x, (tuple, list)) or len(x) != self.num_inputs:
-            raise ValueError(f"this model takes {self.num_inputs} inputs ({', '.join(self.input_names)}): pass a "
-                             f"tuple or list of {self.num_inputs} arrays, or a dict keyed by those names; "
-                             f"got {type(x).__name__}")
+            raise ValueError(
+                f"this model takes {self.num_inputs} inputs ({', '.join(self.input_names)}): pass a "
+                f"tuple or list of {self.num_inputs} arrays, or a dict keyed by those names; "
+                f"got {type(x).__name__}"
+            )
         return list(x)
 
     def apply(self, params, x, *, key=None, training=False):
@@ -266,8 +275,9 @@ class Functional(Layer):
                 continue
             name, layer = self.names[layer_index], self.layers[layer_index]
             with jax.named_scope(name):  # groups the layer's operations in jaxprs and profiles
-                y, layer_state = layer.apply_with_state(params[name], _map_args(lambda r: _value(values, r), args),
-                                                        key=k, training=training, mask=mask)
+                y, layer_state = layer.apply_with_state(
+                    params[name], _map_args(lambda r: _value(values, r), args), key=k, training=training, mask=mask
+                )
             values.append(y)
             if layer_state:
                 state[name] = layer_state
@@ -290,20 +300,32 @@ class Functional(Layer):
 
     def to_config(self, layer_config: Callable[[Layer], dict]) -> dict:
         """The graph as JSON-serialisable data, each layer written by ``layer_config``."""
+
         def refs(args):
             return None if args is None else _map_args(lambda r: [r.node, r.index], args)
 
-        return {"class": "Functional", "name": self.name, "layers": [layer_config(child) for child in self.layers],
-                "nodes": [[index, refs(args), isinstance(args, Ref)] for index, args in self.nodes],
-                "outputs": [[r.node, r.index] for r in self.outputs], "single_output": self.single_output}
+        return {
+            "class": "Functional",
+            "name": self.name,
+            "layers": [layer_config(child) for child in self.layers],
+            "nodes": [[index, refs(args), isinstance(args, Ref)] for index, args in self.nodes],
+            "outputs": [[r.node, r.index] for r in self.outputs],
+            "single_output": self.single_output,
+        }
 
     @classmethod
     def from_config(cls, config: dict, layer_from_config: Callable[[dict], Layer]) -> "Functional":
         """Rebuild the model that ``to_config`` wrote."""
-        nodes = tuple((index, None if args is None else Ref(*args) if single else [Ref(*r) for r in args])
-                      for index, args, single in config["nodes"])
-        graph = {"layers": tuple(layer_from_config(child) for child in config["layers"]), "nodes": nodes,
-                 "outputs": tuple(Ref(*r) for r in config["outputs"]), "single_output": config["single_output"]}
+        nodes = tuple(
+            (index, None if args is None else Ref(*args) if single else [Ref(*r) for r in args])
+            for index, args, single in config["nodes"]
+        )
+        graph = {
+            "layers": tuple(layer_from_config(child) for child in config["layers"]),
+            "nodes": nodes,
+            "outputs": tuple(Ref(*r) for r in config["outputs"]),
+            "single_output": config["single_output"],
+        }
         return cls(name=config.get("name"), graph=graph)
 
 
@@ -333,8 +355,10 @@ def _trace(inputs: Any, outputs: Any) -> dict:
         if id(call_) in order:
             return
         if call_.args is None:
-            raise ValueError(f"an output depends on the input {call_.layer.name or '(unnamed)'} of shape "
-                             f"{call_.layer.shape}, which is not among the model's inputs; add it to inputs=")
+            raise ValueError(
+                f"an output depends on the input {call_.layer.name or '(unnamed)'} of shape "
+                f"{call_.layer.shape}, which is not among the model's inputs; add it to inputs="
+            )
         for t in _tensors(call_.args):
             visit(t.call)
         order[id(call_)] = len(calls)
@@ -352,5 +376,9 @@ def _trace(inputs: Any, outputs: Any) -> dict:
         args = None if call_.args is None else _map_args(lambda t: Ref(order[id(t.call)], t.index), call_.args)
         nodes.append((layer_ids[id(call_.layer)], args))
     refs = tuple(Ref(order[id(t.call)], t.index) for t in output_tensors)
-    return {"layers": tuple(layers), "nodes": tuple(nodes), "outputs": refs,
-            "single_output": single is True or (single is False and len(refs) == 1)}
+    return {
+        "layers": tuple(layers),
+        "nodes": tuple(nodes),
+        "outputs": refs,
+        "single_output": single is True or (single is False and len(refs) == 1),
+    }

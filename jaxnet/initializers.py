@@ -8,6 +8,7 @@ Parameterised ones (``random_normal(stddev=...)``, ``variance_scaling(...)``) ar
 factories; the registry holds each with Keras' defaults. Keras' ``"normal"`` is
 ``random_normal`` with stddev 0.05; the book's ``weight_init_std`` of 0.01 is ``"book_normal"``.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -19,8 +20,12 @@ from jaxnet._src.registry import resolve
 
 Initializer = Callable[..., jax.Array]
 
-_DISTRIBUTIONS = {"truncated_normal": "truncated_normal", "untruncated_normal": "normal", "normal": "normal",
-                  "uniform": "uniform"}
+_DISTRIBUTIONS = {
+    "truncated_normal": "truncated_normal",
+    "untruncated_normal": "normal",
+    "normal": "normal",
+    "uniform": "uniform",
+}
 
 
 def _seeded(init: Callable, seed: int | None) -> Initializer:
@@ -30,8 +35,9 @@ def _seeded(init: Callable, seed: int | None) -> Initializer:
     return lambda key, shape, dtype=jnp.float32: init(jax.random.key(seed), shape, dtype)
 
 
-def variance_scaling(scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal",
-                     seed: int | None = None) -> Initializer:
+def variance_scaling(
+    scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal", seed: int | None = None
+) -> Initializer:
     """Keras' VarianceScaling: variance ``scale / n`` with n the fan-in, fan-out or their average.
 
     Arguments:
@@ -98,8 +104,10 @@ def random_uniform(minval: float = -0.05, maxval: float = 0.05, seed: int | None
 
 def truncated_normal(mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> Initializer:
     """Keras' TruncatedNormal: N(mean, stddev^2) redrawn beyond two stddevs (so the actual std is 0.88 stddev)."""
-    return _seeded(lambda key, shape, dtype=jnp.float32:
-                   mean + stddev * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype), seed)
+    return _seeded(
+        lambda key, shape, dtype=jnp.float32: mean + stddev * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype),
+        seed,
+    )
 
 
 def orthogonal(gain: float = 1.0, seed: int | None = None) -> Initializer:
@@ -109,6 +117,7 @@ def orthogonal(gain: float = 1.0, seed: int | None = None) -> Initializer:
 
 def identity(gain: float = 1.0) -> Initializer:
     """Keras' Identity: ``gain`` times the identity matrix (2-D shapes; rectangular ones get ones on the diagonal)."""
+
     def init(key, shape, dtype=jnp.float32):
         if len(shape) != 2:
             raise ValueError(f"the identity initializer makes 2-D matrices, got shape {tuple(shape)}")
@@ -138,12 +147,16 @@ REGISTRY: dict[str, Initializer] = {
     "lecun_uniform": lecun_uniform,
     "orthogonal": orthogonal(),
     "variance_scaling": variance_scaling(),
-    "zeros": zeros, "zero": zeros,
-    "ones": ones, "one": ones,
+    "zeros": zeros,
+    "zero": zeros,
+    "ones": ones,
+    "one": ones,
     "constant": constant(),
     "identity": identity(),
-    "random_normal": random_normal(), "normal": random_normal(),
-    "random_uniform": random_uniform(), "uniform": random_uniform(),
+    "random_normal": random_normal(),
+    "normal": random_normal(),
+    "random_uniform": random_uniform(),
+    "uniform": random_uniform(),
     "truncated_normal": truncated_normal(),
     "book_normal": normal(0.01),
 }

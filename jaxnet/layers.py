@@ -14,6 +14,7 @@ Containers (``jaxnet.model``) follow the same contract, so layers and models nes
 A layer given an input of the wrong rank or size raises a ``ValueError`` that names
 the expected and the actual shape.
 """
+
 from __future__ import annotations
 
 import math
@@ -73,8 +74,15 @@ class Layer:
         """Run the layer on a batch ``x``; ``key`` and ``training`` matter only to stochastic layers."""
         raise NotImplementedError
 
-    def apply_with_state(self, params: Params, x: jax.Array, *, key: jax.Array | None = None,
-                         training: bool = False, mask: jax.Array | None = None) -> tuple[Any, Params]:
+    def apply_with_state(
+        self,
+        params: Params,
+        x: jax.Array,
+        *,
+        key: jax.Array | None = None,
+        training: bool = False,
+        mask: jax.Array | None = None,
+    ) -> tuple[Any, Params]:
         """Run the layer and return its non-trainable state as well (see ``jaxnet.state``).
 
         Arguments:
@@ -104,9 +112,12 @@ def check_shape(shape: Any) -> Shape:
     if isinstance(shape, (tuple, list)) and shape and all(isinstance(s, (tuple, list)) for s in shape):
         return tuple(check_shape(s) for s in shape)
     if not isinstance(shape, (tuple, list)) or not all(
-            isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in shape):
-        raise ValueError(f"an input shape is a tuple of positive ints without the batch axis, such as (784,) or "
-                         f"(28, 28, 1); got {shape!r}")
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in shape
+    ):
+        raise ValueError(
+            f"an input shape is a tuple of positive ints without the batch axis, such as (784,) or "
+            f"(28, 28, 1); got {shape!r}"
+        )
     return tuple(int(d) for d in shape)
 
 
@@ -177,10 +188,15 @@ def zero_padding(padding: Any, what: str = "padding") -> tuple[tuple[int, int], 
         padding = ((padding, padding), (padding, padding))
     elif isinstance(padding, (tuple, list)) and len(padding) == 2 and all(_is_int(p) for p in padding):
         padding = ((padding[0], padding[0]), (padding[1], padding[1]))
-    if not (isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
-            isinstance(p, (tuple, list)) and len(p) == 2 and all(_is_int(v) and v >= 0 for v in p) for p in padding)):
-        raise ValueError(f"{what} must be a non-negative int, a pair (rows, columns) or a pair of pairs "
-                         f"((top, bottom), (left, right)), as Keras' ZeroPadding2D takes; got {padding!r}")
+    if not (
+        isinstance(padding, (tuple, list))
+        and len(padding) == 2
+        and all(isinstance(p, (tuple, list)) and len(p) == 2 and all(_is_int(v) and v >= 0 for v in p) for p in padding)
+    ):
+        raise ValueError(
+            f"{what} must be a non-negative int, a pair (rows, columns) or a pair of pairs "
+            f"((top, bottom), (left, right)), as Keras' ZeroPadding2D takes; got {padding!r}"
+        )
     (top, bottom), (left, right) = padding
     return (int(top), int(bottom)), (int(left), int(right))
 
@@ -239,9 +255,7 @@ class Dense(Layer):
     def apply(self, params, x, *, key=None, training=False):
         w = params["w"]
         if x.ndim < 2 or x.shape[-1] != w.shape[0]:
-            raise ValueError(
-                f"Dense expected input of shape (batch, ..., {w.shape[0]}), got {tuple(x.shape)}"
-            )
+            raise ValueError(f"Dense expected input of shape (batch, ..., {w.shape[0]}), got {tuple(x.shape)}")
         y = x @ w
         if self.use_bias:
             y = y + params["b"]
@@ -269,7 +283,9 @@ def im2col_conv(x: jax.Array, w: jax.Array, strides: tuple[int, int], padding: s
         x = jnp.pad(x, [(0, 0), *padding, (0, 0)])
     n, h, wd, _ = x.shape
     oh, ow = (h - kh) // sh + 1, (wd - kw) // sw + 1
-    patches = [x[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :] for i in range(kh) for j in range(kw)]
+    patches = [
+        x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :] for i in range(kh) for j in range(kw)
+    ]
     cols = jnp.concatenate(patches, axis=-1)  # (n, oh, ow, kh*kw*c), patch-major as w's HWI order
     return (cols.reshape(-1, kh * kw * c) @ w.reshape(-1, f)).reshape(n, oh, ow, f)
 
@@ -330,12 +346,14 @@ class Conv2D(Layer):
         x, w = x.astype(dtype), w.astype(dtype)
         strides, padding = _pair(self.strides, ""), _conv_padding(self.padding)
         use_im2col = self.implementation == "im2col" or (
-            self.implementation == "auto" and jax.default_backend() == "cpu")
+            self.implementation == "auto" and jax.default_backend() == "cpu"
+        )
         if use_im2col:
             y = im2col_conv(x, w, strides, padding)
         else:
-            y = jax.lax.conv_general_dilated(x, w, window_strides=strides, padding=padding,
-                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
+            y = jax.lax.conv_general_dilated(
+                x, w, window_strides=strides, padding=padding, dimension_numbers=("NHWC", "HWIO", "NHWC")
+            )
         if self.use_bias:
             y = y + params["b"]
         return activations.get(self.activation)(y)
@@ -377,7 +395,7 @@ class _Pool2D(Layer):
             return None
         n, h, w, c = x.shape
         oh, ow = h // ph, w // pw
-        return x[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c)
+        return x[:, : oh * ph, : ow * pw].reshape(n, oh, ph, ow, pw, c)
 
 
 @dataclass(frozen=True)
@@ -532,8 +550,10 @@ class Maxout(Layer):
 
     def init(self, key, input_shape):
         shape = (self._checked(input_shape)[-1], self.units * self.pieces)
-        return {"w": initializers.get(self.kernel_initializer)(key, shape, jnp.float32),
-                "b": jnp.zeros((self.units * self.pieces,), jnp.float32)}
+        return {
+            "w": initializers.get(self.kernel_initializer)(key, shape, jnp.float32),
+            "b": jnp.zeros((self.units * self.pieces,), jnp.float32),
+        }
 
     def apply(self, params, x, *, key=None, training=False):
         w = params["w"]
@@ -555,10 +575,10 @@ class Concatenate(Layer):
             raise ValueError(f"Concatenate expects a tuple of at least two input shapes, got {input_shape!r}")
         rank = len(shapes[0])
         axis = self.axis % rank
-        rest = {s[:axis] + s[axis + 1:] for s in shapes}
+        rest = {s[:axis] + s[axis + 1 :] for s in shapes}
         if len(rest) != 1 or any(len(s) != rank for s in shapes):
             raise ValueError(f"Concatenate needs shapes equal except on axis {self.axis}, got {shapes}")
-        return shapes[0][:axis] + (sum(s[axis] for s in shapes),) + shapes[0][axis + 1:]
+        return shapes[0][:axis] + (sum(s[axis] for s in shapes),) + shapes[0][axis + 1 :]
 
     def apply(self, params, x, *, key=None, training=False):
         axis = self.axis if self.axis < 0 else self.axis + 1  # skip the batch axis

@@ -12,6 +12,7 @@ The book's own two losses keep the book's definitions:
 ``sum_squared_error`` is 0.5 * sum((y - t)^2) and ``cross_entropy_error`` adds
 a delta of 1e-7 inside the log and averages over the batch.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -100,6 +101,7 @@ def per_example_mean(values: jax.Array) -> jax.Array:
 
 # --- the book's losses -------------------------------------------------------------------------
 
+
 @takes(TARGETS)
 def sum_squared_error(y: jax.Array, t: jax.Array) -> jax.Array:
     """The book's ``mean_squared_error``: E = 0.5 * sum((y - t)^2) over every element.
@@ -144,6 +146,7 @@ def cross_entropy_error(y: jax.Array, t: jax.Array, delta: float = 1e-7) -> jax.
 # --- Keras-style losses (Keras' reductions) ---------------------------------------------------
 # Each takes ``sample_weight`` (one weight per example) and ``reduction`` (one of REDUCTIONS).
 
+
 @takes(TARGETS)
 def mean_squared_error(y_pred, y_true, sample_weight=None, reduction=DEFAULT_REDUCTION):
     """Keras' MSE: mean((y_pred - y_true)^2) per example, then over the batch (the L2 loss)."""
@@ -168,8 +171,9 @@ def huber(y_pred, y_true, sample_weight=None, delta: float = 1.0, reduction=DEFA
 
 
 @takes(ONE_HOT)
-def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False,
-                             reduction=DEFAULT_REDUCTION):
+def categorical_crossentropy(
+    y_pred, y_true, sample_weight=None, from_logits: bool = False, reduction=DEFAULT_REDUCTION
+):
     """Cross entropy against one-hot targets.
 
     Arguments:
@@ -185,9 +189,10 @@ def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bo
     y_pred, y_true = jnp.asarray(y_pred), jnp.asarray(y_true)
     if y_true.shape != y_pred.shape:
         indices = y_true.shape in (y_pred.shape[:-1], y_pred.shape[:-1] + (1,))
-        raise ValueError(f"categorical_crossentropy takes one-hot y_true of y_pred's shape {y_pred.shape}, got "
-                         f"{y_true.shape}" + ("; these are class indices: use sparse_categorical_crossentropy"
-                                              if indices else ""))
+        raise ValueError(
+            f"categorical_crossentropy takes one-hot y_true of y_pred's shape {y_pred.shape}, got "
+            f"{y_true.shape}" + ("; these are class indices: use sparse_categorical_crossentropy" if indices else "")
+        )
     if from_logits:
         log_p = activations.log_softmax(y_pred)
     else:
@@ -199,15 +204,18 @@ def categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bo
 
 
 @takes(CLASS_INDEX)
-def sparse_categorical_crossentropy(y_pred, y_true, sample_weight=None, from_logits: bool = False,
-                                    reduction=DEFAULT_REDUCTION):
+def sparse_categorical_crossentropy(
+    y_pred, y_true, sample_weight=None, from_logits: bool = False, reduction=DEFAULT_REDUCTION
+):
     """Cross entropy against integer labels (``y_true`` of shape (N,) or (N, 1))."""
     y_pred, y_true = jnp.asarray(y_pred), jnp.asarray(y_true)
     if y_true.size * y_pred.shape[-1] != y_pred.size:
         rows = y_true.shape == y_pred.shape
-        raise ValueError(f"sparse_categorical_crossentropy takes one class index per row of y_pred {y_pred.shape}, "
-                         f"got y_true of shape {y_true.shape}" + ("; these are one-hot rows: use "
-                                                                   "categorical_crossentropy" if rows else ""))
+        raise ValueError(
+            f"sparse_categorical_crossentropy takes one class index per row of y_pred {y_pred.shape}, "
+            f"got y_true of shape {y_true.shape}"
+            + ("; these are one-hot rows: use categorical_crossentropy" if rows else "")
+        )
     rows = one_hot(y_true, y_pred.shape[-1], y_pred.dtype, jnp).reshape(y_pred.shape)
     return categorical_crossentropy(y_pred, rows, sample_weight, from_logits=from_logits, reduction=reduction)
 
@@ -274,6 +282,7 @@ def get(loss: str | Loss) -> Loss:
 
 # --- more of Keras' losses (keras.losses), each the batch mean of a per-example value ------------
 
+
 def _last_axis(y_pred, y_true):
     y_pred = jnp.asarray(y_pred)
     return y_pred, jnp.asarray(y_true, y_pred.dtype).reshape(y_pred.shape)
@@ -337,12 +346,19 @@ def cosine_similarity(y_pred, y_true, sample_weight=None, axis: int = -1, reduct
     return reduce_weighted(per_example_mean(-jnp.sum(unit(y_true) * unit(y_pred), axis=axis)), sample_weight, reduction)
 
 
-REGISTRY.update({
-    "mean_absolute_percentage_error": mean_absolute_percentage_error, "mape": mean_absolute_percentage_error,
-    "mean_squared_logarithmic_error": mean_squared_logarithmic_error, "msle": mean_squared_logarithmic_error,
-    "log_cosh": log_cosh, "logcosh": log_cosh,
-    "kl_divergence": kl_divergence, "kld": kl_divergence, "kullback_leibler_divergence": kl_divergence,
-    "poisson": poisson,
-    "categorical_hinge": categorical_hinge,
-    "cosine_similarity": cosine_similarity,
-})
+REGISTRY.update(
+    {
+        "mean_absolute_percentage_error": mean_absolute_percentage_error,
+        "mape": mean_absolute_percentage_error,
+        "mean_squared_logarithmic_error": mean_squared_logarithmic_error,
+        "msle": mean_squared_logarithmic_error,
+        "log_cosh": log_cosh,
+        "logcosh": log_cosh,
+        "kl_divergence": kl_divergence,
+        "kld": kl_divergence,
+        "kullback_leibler_divergence": kl_divergence,
+        "poisson": poisson,
+        "categorical_hinge": categorical_hinge,
+        "cosine_similarity": cosine_similarity,
+    }
+)

@@ -4,6 +4,7 @@ Per-example values let the trainer mask padded examples and average exactly.
 ``"accuracy"`` adapts to the labels as Keras does: integer labels (sparse),
 one-hot labels (categorical) or a single sigmoid output (binary, threshold 0.5).
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -83,20 +84,40 @@ def from_loss(loss: Callable) -> Metric:
 
 
 REGISTRY: dict[str, Metric] = {
-    "accuracy": accuracy, "acc": accuracy, "sparse_categorical_accuracy": sparse_categorical_accuracy,
-    "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
-    "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
+    "accuracy": accuracy,
+    "acc": accuracy,
+    "sparse_categorical_accuracy": sparse_categorical_accuracy,
+    "mae": mean_absolute_error,
+    "mean_absolute_error": mean_absolute_error,
+    "mse": mean_squared_error,
+    "mean_squared_error": mean_squared_error,
     "binary_accuracy": binary_accuracy,
     "categorical_accuracy": categorical_accuracy,
     "top_k_categorical_accuracy": top_k_categorical_accuracy,
     "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
-    **{name: from_loss(losses.get(name)) for name in (
-        "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy", "hinge",
-        "squared_hinge", "categorical_hinge", "kl_divergence", "poisson", "log_cosh",
-        "mean_absolute_percentage_error", "mean_squared_logarithmic_error")},
+    **{
+        name: from_loss(losses.get(name))
+        for name in (
+            "binary_crossentropy",
+            "categorical_crossentropy",
+            "sparse_categorical_crossentropy",
+            "hinge",
+            "squared_hinge",
+            "categorical_hinge",
+            "kl_divergence",
+            "poisson",
+            "log_cosh",
+            "mean_absolute_percentage_error",
+            "mean_squared_logarithmic_error",
+        )
+    },
 }
-REGISTRY.update(mape=REGISTRY["mean_absolute_percentage_error"], msle=REGISTRY["mean_squared_logarithmic_error"],
-                logcosh=REGISTRY["log_cosh"], kld=REGISTRY["kl_divergence"])
+REGISTRY.update(
+    mape=REGISTRY["mean_absolute_percentage_error"],
+    msle=REGISTRY["mean_squared_logarithmic_error"],
+    logcosh=REGISTRY["log_cosh"],
+    kld=REGISTRY["kl_divergence"],
+)
 
 
 def get(metric: str | Metric) -> Metric:

@@ -10,6 +10,7 @@ A container threads its children's non-trainable state (``apply_with_state``, se
 ``jaxnet.state``): the state of a model is ``{child_name: child_state}`` for the children
 that have any, so it mirrors the parameter tree.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,8 +51,9 @@ def unique_names(layers: Sequence[Layer]) -> tuple[str, ...]:
 
 def _literal_batch(x):
     """A nested list of numbers (``X.tolist()``) as one array; a list of arrays stays a list (several inputs)."""
-    if isinstance(x, np.ndarray) or (isinstance(x, list) and not any(hasattr(leaf, "shape")
-                                                                     for leaf in jax.tree.leaves(x))):
+    if isinstance(x, np.ndarray) or (
+        isinstance(x, list) and not any(hasattr(leaf, "shape") for leaf in jax.tree.leaves(x))
+    ):
         return jnp.asarray(x)
     return x
 
@@ -96,15 +98,19 @@ class _Container(Layer):
         """Refuse to build or run a container without layers, as Keras does."""
         if not self.layers:
             kind = type(self).__name__
-            raise ValueError(f"{kind}{f' {self.name!r}' if self.name else ''} has no layers: add some, e.g. "
-                             f"{kind}([Dense(10)]) or model.add(Dense(10)), before building or training it")
+            raise ValueError(
+                f"{kind}{f' {self.name!r}' if self.name else ''} has no layers: add some, e.g. "
+                f"{kind}([Dense(10)]) or model.add(Dense(10)), before building or training it"
+            )
 
     def _check_call(self, params, x) -> None:
         """Refuse, with what to pass instead, parameters of another model and inputs that are not arrays."""
         if not isinstance(params, Mapping) or set(params) != set(self.names):
             got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
-            raise ValueError(f"these parameters do not belong to this {type(self).__name__}: they hold {got}, its "
-                             f"layers are {list(self.names)}; pass the parameters this model's init returned")
+            raise ValueError(
+                f"these parameters do not belong to this {type(self).__name__}: they hold {got}, its "
+                f"layers are {list(self.names)}; pass the parameters this model's init returned"
+            )
         if x is None:
             raise TypeError(f"{type(self).__name__}.apply got x=None; pass a batch of inputs (batch axis first)")
 
@@ -134,8 +140,17 @@ def _may_draw(layer: Layer) -> bool:
         return any(_may_draw(child) for child in layer.layers)
     if type(layer) is layers.Dropout:
         return layer.rate > 0
-    return type(layer) not in (layers.Dense, layers.Conv2D, layers.MaxPooling2D, layers.AveragePooling2D,
-                               layers.Flatten, layers.Activation, layers.Identity, layers.Maxout, layers.Concatenate)
+    return type(layer) not in (
+        layers.Dense,
+        layers.Conv2D,
+        layers.MaxPooling2D,
+        layers.AveragePooling2D,
+        layers.Flatten,
+        layers.Activation,
+        layers.Identity,
+        layers.Maxout,
+        layers.Concatenate,
+    )
 
 
 @dataclass(frozen=True, init=False)
@@ -200,8 +215,10 @@ class Branch(_Container):
         self._check_not_empty()
         self._check_call(params, x)
         state: dict = {}
-        outputs = tuple(self._run(name, layer, params, x, state, key=k, training=training, mask=mask)
-                        for name, layer, k in self._children(key))
+        outputs = tuple(
+            self._run(name, layer, params, x, state, key=k, training=training, mask=mask)
+            for name, layer, k in self._children(key)
+        )
         return outputs, state
 
 
@@ -225,9 +242,13 @@ class Parallel(_Container):
         self._check_not_empty()
         self._check_call(params, x)
         if not isinstance(x, (tuple, list)) or len(x) != len(self.layers):
-            raise ValueError(f"Parallel with {len(self.layers)} layers expects a tuple of {len(self.layers)} "
-                             f"input batches, got {type(x).__name__}")
+            raise ValueError(
+                f"Parallel with {len(self.layers)} layers expects a tuple of {len(self.layers)} "
+                f"input batches, got {type(x).__name__}"
+            )
         state: dict = {}
-        outputs = tuple(self._run(name, layer, params, xi, state, key=k, training=training, mask=mask)
-                        for (name, layer, k), xi in zip(self._children(key), x))
+        outputs = tuple(
+            self._run(name, layer, params, xi, state, key=k, training=training, mask=mask)
+            for (name, layer, k), xi in zip(self._children(key), x)
+        )
         return outputs, state

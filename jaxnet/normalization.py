@@ -1,4 +1,5 @@
 """BatchNormalization, with its moving statistics as non-trainable state (see ``jaxnet.state``)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -49,23 +50,27 @@ class BatchNormalization(Layer):
     def __post_init__(self):
         _record_input_shape(self)
         if isinstance(self.axis, bool) or not isinstance(self.axis, (int, np.integer)) or self.axis == 0:
-            raise ValueError(f"BatchNormalization axis must be a non-zero integer (axis 0 is the batch), "
-                             f"e.g. -1 for the channels of (batch, height, width, channels); got {self.axis!r}")
+            raise ValueError(
+                f"BatchNormalization axis must be a non-zero integer (axis 0 is the batch), "
+                f"e.g. -1 for the channels of (batch, height, width, channels); got {self.axis!r}"
+            )
         if not 0.0 <= self.momentum <= 1.0:
-            raise ValueError(f"BatchNormalization momentum must be in [0, 1] (Keras' default 0.99), "
-                             f"got {self.momentum!r}")
+            raise ValueError(
+                f"BatchNormalization momentum must be in [0, 1] (Keras' default 0.99), got {self.momentum!r}"
+            )
         if not self.epsilon > 0:
             raise ValueError(f"BatchNormalization epsilon must be positive (Keras' default 1e-3), got {self.epsilon!r}")
-        for name in ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
-                     "moving_variance_initializer"):
+        for name in ("beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer"):
             initializers.get(getattr(self, name))
 
     def _feature_axis(self, rank: int) -> int:
         """The feature axis of a batch of ``rank`` axes (batch included), checked."""
         axis = self.axis if self.axis > 0 else rank + self.axis
         if not 0 < axis < rank:
-            raise ValueError(f"BatchNormalization(axis={self.axis}) does not fit inputs of shape "
-                             f"(batch, {rank - 1} more axes); use an axis of each example, such as -1")
+            raise ValueError(
+                f"BatchNormalization(axis={self.axis}) does not fit inputs of shape "
+                f"(batch, {rank - 1} more axes); use an axis of each example, such as -1"
+            )
         return axis
 
     def output_shape(self, input_shape):
@@ -92,16 +97,20 @@ class BatchNormalization(Layer):
         axis = self._feature_axis(x.ndim)
         features = params["moving_mean"].shape[0]
         if x.shape[axis] != features:
-            raise ValueError(f"BatchNormalization was built for {features} features on axis {self.axis}, "
-                             f"got input of shape {tuple(x.shape)}")
+            raise ValueError(
+                f"BatchNormalization was built for {features} features on axis {self.axis}, "
+                f"got input of shape {tuple(x.shape)}"
+            )
         dtype = jnp.result_type(x.dtype, jnp.float32)
         x32 = x.astype(dtype)
         state = {name: params[name] for name in STATE}
         if training:
             mean, var = _moments(x32, axis, mask)
             m = self.momentum
-            state = {"moving_mean": params["moving_mean"] * m + mean * (1.0 - m),
-                     "moving_variance": params["moving_variance"] * m + var * (1.0 - m)}
+            state = {
+                "moving_mean": params["moving_mean"] * m + mean * (1.0 - m),
+                "moving_variance": params["moving_variance"] * m + var * (1.0 - m),
+            }
         else:
             mean, var = params["moving_mean"], params["moving_variance"]
         shape = [1] * x.ndim

@@ -4,6 +4,7 @@
 transformation (or chain) can be passed to ``fit`` directly instead. Learning
 rates may be numbers or Optax schedules. Default rates are Keras' defaults.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -21,8 +22,9 @@ REGISTRY: dict[str, tuple[Callable, float]] = {
 }
 
 
-def get(optimizer: str | optax.GradientTransformation,
-        learning_rate: float | optax.Schedule | None = None) -> optax.GradientTransformation:
+def get(
+    optimizer: str | optax.GradientTransformation, learning_rate: float | optax.Schedule | None = None
+) -> optax.GradientTransformation:
     """Resolve an optimizer by name, or return a given Optax transformation unchanged.
 
     Arguments:
@@ -40,8 +42,9 @@ def get(optimizer: str | optax.GradientTransformation,
             raise ValueError("learning_rate applies to optimizers given by name; an Optax transformation has its own")
         return optimizer
     if not isinstance(optimizer, str) or optimizer not in REGISTRY:
-        raise ValueError(f"unknown optimizer {optimizer!r}; use an optax.GradientTransformation or one of: "
-                         f"{', '.join(REGISTRY)}")
+        raise ValueError(
+            f"unknown optimizer {optimizer!r}; use an optax.GradientTransformation or one of: {', '.join(REGISTRY)}"
+        )
     build, default = REGISTRY[optimizer]
     if learning_rate is None:
         learning_rate = default

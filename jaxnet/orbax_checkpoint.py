@@ -12,6 +12,7 @@ calls it and Orbax writes each array's shards from the processes that hold them.
 
 ``save`` / ``restore`` write and read one pytree checkpoint (a folder) directly.
 """
+
 from __future__ import annotations
 
 import os
@@ -93,8 +94,10 @@ class BackupAndRestore(cb.Callback):
         self.max_to_keep = max_to_keep
 
     def on_train_begin(self, state):
-        self.manager = ocp.CheckpointManager(self.directory, options=ocp.CheckpointManagerOptions(
-            max_to_keep=self.max_to_keep, enable_async_checkpointing=True))
+        self.manager = ocp.CheckpointManager(
+            self.directory,
+            options=ocp.CheckpointManagerOptions(max_to_keep=self.max_to_keep, enable_async_checkpointing=True),
+        )
 
     def resume(self, state: cb.TrainingState, key: jax.Array) -> Resume | None:
         """The latest saved point, restored with the shardings of ``state``'s arrays; None if there is none."""
@@ -104,8 +107,13 @@ class BackupAndRestore(cb.Callback):
         template = {"params": state.params, "opt_state": state.opt_state, "key": jax.random.key_data(key)}
         restored = self.manager.restore(step, args=_args(template, None, restore=True))
         tree, meta = restored["state"], restored["meta"]
-        return Resume(tree["params"], tree["opt_state"], jax.random.wrap_key_data(
-            np.asarray(tree["key"]), impl=meta["key_impl"]), meta["epoch"] + 1, meta["history"])
+        return Resume(
+            tree["params"],
+            tree["opt_state"],
+            jax.random.wrap_key_data(np.asarray(tree["key"]), impl=meta["key_impl"]),
+            meta["epoch"] + 1,
+            meta["history"],
+        )
 
     def backup(self, epoch: int, state: cb.TrainingState, key: jax.Array, history: dict) -> None:
         """Start saving the state after ``epoch`` (returns once the arrays are copied off the devices)."""

@@ -20,6 +20,7 @@ im2col patches of ``a_i`` times ``d_i`` for a convolution. From the deltas:
 
 Any other model falls back to ``vmap`` of ``grad``. All of it runs in inference mode (Dropout off).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -59,14 +60,18 @@ def per_example_gradients(model_or_loss_fn, params, x, y, loss: Callable | None 
     """
     if loss is None:
         if not callable(model_or_loss_fn) or hasattr(model_or_loss_fn, "apply"):  # a model is callable too
-            raise TypeError("per_example_gradients(loss_fn, params, x, y) needs a callable loss_fn; for a model "
-                            "pass the loss too: per_example_gradients(model, params, x, y, loss)")
+            raise TypeError(
+                "per_example_gradients(loss_fn, params, x, y) needs a callable loss_fn; for a model "
+                "pass the loss too: per_example_gradients(model, params, x, y, loss)"
+            )
         return _vmap_gradients(model_or_loss_fn, params, x, y)
     taps = _taps(model_or_loss_fn, params, x, y, loss)
     if taps is None:
         return _vmap_gradients(_batch_loss(model_or_loss_fn, loss), params, x, y)
-    return {name: _layer_gradients(tap, tap.deltas) if tap.linear is not None else params[name]
-            for name, tap in taps.items()}
+    return {
+        name: _layer_gradients(tap, tap.deltas) if tap.linear is not None else params[name]
+        for name, tap in taps.items()
+    }
 
 
 def per_example_gradient_norms(model, params, x, y, loss: Callable) -> jax.Array:
@@ -135,8 +140,9 @@ class DPSGDAggregateState(NamedTuple):
     rng_key: jax.Array
 
 
-def dp_sgd_aggregate(l2_norm_clip: float, noise_multiplier: float, batch_size: int,
-                     key: jax.Array | int = 0) -> optax.GradientTransformation:
+def dp_sgd_aggregate(
+    l2_norm_clip: float, noise_multiplier: float, batch_size: int, key: jax.Array | int = 0
+) -> optax.GradientTransformation:
     """DP-SGD's noise and mean as an Optax transformation, fed by ``clipped_gradient_sum``.
 
     ``optax.chain(dp_sgd_aggregate(C, sigma, B, key), optax.sgd(lr))`` turns the clipped sum into

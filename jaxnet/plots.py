@@ -1,4 +1,5 @@
 """Learning curves from a History, as the seeds plot them (loss / val_loss, accuracy / val_accuracy)."""
+
 from __future__ import annotations
 
 import os

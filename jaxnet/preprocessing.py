@@ -9,6 +9,7 @@ factors are fractions (of a full turn, of the height or width), ``fill_mode`` is
 "nearest". The transforms are ``jaxnet.augment``'s pure functions. Images are NHWC; outputs
 are floating point (float32 for integer images), as Keras' are.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,14 +51,17 @@ def _factor_range(factor, what: str, low_open: bool = False) -> tuple[float, flo
     """Keras' factor: a number f (the range [-|f|, |f|]) or a pair (lower, upper), each in [-1, 1]
     ((-1, 1] where ``low_open``, as for zoom and translation factors)."""
     bounds = "(-1, 1]" if low_open else "[-1, 1]"
-    inside = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and (-1 < v if low_open else -1 <= v) \
-        and v <= 1
+    inside = lambda v: (
+        isinstance(v, (int, float)) and not isinstance(v, bool) and (-1 < v if low_open else -1 <= v) and v <= 1
+    )
     if isinstance(factor, (tuple, list)) and len(factor) == 2 and all(inside(v) for v in factor):
         return tuple(sorted(float(v) for v in factor))
     if inside(factor):
         return -abs(float(factor)), abs(float(factor))
-    raise ValueError(f"{what} must be a number or a pair (lower, upper) of numbers in {bounds}, fractions as in "
-                     f"Keras (e.g. 0.1 for -10%..+10%); got {factor!r}")
+    raise ValueError(
+        f"{what} must be a number or a pair (lower, upper) of numbers in {bounds}, fractions as in "
+        f"Keras (e.g. 0.1 for -10%..+10%); got {factor!r}"
+    )
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,9 @@ class _RandomImageLayer(Layer):
         if fill_mode not in augment.FILL_MODES:
             raise ValueError(f"{type(self).__name__} fill_mode must be one of {augment.FILL_MODES}, got {fill_mode!r}")
         if interpolation not in augment.INTERPOLATIONS:
-            raise ValueError(f"{type(self).__name__} interpolation must be 'bilinear' or 'nearest', "
-                             f"got {interpolation!r}")
+            raise ValueError(
+                f"{type(self).__name__} interpolation must be 'bilinear' or 'nearest', got {interpolation!r}"
+            )
 
     def output_shape(self, input_shape):
         _expect_rank(self, input_shape, 3, "(height, width, channels)")
@@ -95,8 +100,10 @@ class _RandomImageLayer(Layer):
         if not training:
             return x
         if key is None:
-            raise ValueError(f"{type(self).__name__} in training mode needs a PRNG key: call "
-                             "apply(params, x, key=jax.random.key(0), training=True) (fit passes one)")
+            raise ValueError(
+                f"{type(self).__name__} in training mode needs a PRNG key: call "
+                "apply(params, x, key=jax.random.key(0), training=True) (fit passes one)"
+            )
         if self.seed is not None:  # Keras' seed: a stream of its own, still fresh at every step
             key = jax.random.fold_in(key, self.seed)
         return jax.vmap(self._transform)(jax.random.split(key, x.shape[0]), x)
@@ -168,8 +175,9 @@ class RandomZoom(_RandomImageLayer):
 
     def _transform(self, key, image):
         k_h, k_w = jax.random.split(key)
-        draw = lambda k, factor: 1.0 + jax.random.uniform(k, minval=_factor_range(factor, "")[0],
-                                                          maxval=_factor_range(factor, "")[1])
+        draw = lambda k, factor: (
+            1.0 + jax.random.uniform(k, minval=_factor_range(factor, "")[0], maxval=_factor_range(factor, "")[1])
+        )
         height = draw(k_h, self.height_factor)
         width = height if self.width_factor is None else draw(k_w, self.width_factor)
         return augment.zoom(image, height, width, **self._fill())
@@ -193,8 +201,10 @@ class RandomTranslation(_RandomImageLayer):
 
     def _transform(self, key, image):
         k_h, k_w = jax.random.split(key)
-        draw: Callable = lambda k, factor: jax.random.uniform(k, minval=_factor_range(factor, "")[0],
-                                                              maxval=_factor_range(factor, "")[1])
+        draw: Callable = lambda k, factor: jax.random.uniform(
+            k, minval=_factor_range(factor, "")[0], maxval=_factor_range(factor, "")[1]
+        )
         h, w = image.shape[:2]
-        return augment.translate(image, draw(k_h, self.height_factor) * h, draw(k_w, self.width_factor) * w,
-                                 **self._fill())
+        return augment.translate(
+            image, draw(k_h, self.height_factor) * h, draw(k_w, self.width_factor) * w, **self._fill()
+        )

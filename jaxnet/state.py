@@ -14,6 +14,7 @@ linen's ``mutable=["batch_stats"]`` with the collection kept inside the one para
     y, state = model.apply_with_state(params, x, key=key, training=True)
     params = merge(optax.apply_updates(params, updates), state)
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -60,5 +61,6 @@ def state_shapes(model: Any, params: Params, input_shape: Shape) -> Any:
     """
     if not hasattr(model, "apply_with_state"):
         return {}
-    return jax.eval_shape(lambda p, x: model.apply_with_state(p, x, training=False)[1], params,
-                          _example_batch(input_shape))
+    return jax.eval_shape(
+        lambda p, x: model.apply_with_state(p, x, training=False)[1], params, _example_batch(input_shape)
+    )

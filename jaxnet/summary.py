@@ -1,4 +1,5 @@
 """Parameter counting and the Keras-3-style model summary table."""
+
 from __future__ import annotations
 
 import jax
@@ -52,7 +53,7 @@ def _wrap(text: str, width: int) -> list[str]:
     """Words filled into lines of ``width``, a word too long for a line cut with "…" (as Keras' rich tables)."""
     lines: list[str] = []
     for word in text.split(" "):
-        word = word if len(word) <= width else word[:width - 1] + "…"
+        word = word if len(word) <= width else word[: width - 1] + "…"
         if lines and len(lines[-1]) + 1 + len(word) <= width:
             lines[-1] += " " + word
         else:
@@ -62,9 +63,11 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def _totals(total: int, dtype_bytes: int, frozen: int = 0) -> list[str]:
     """Keras' three closing lines; ``frozen`` counts the non-trainable state (BatchNormalization's statistics)."""
-    return [f" Total params: {total:,} ({_format_bytes(total * dtype_bytes)})",
-            f" Trainable params: {total - frozen:,} ({_format_bytes((total - frozen) * dtype_bytes)})",
-            f" Non-trainable params: {frozen:,} ({_format_bytes(frozen * dtype_bytes)})"]
+    return [
+        f" Total params: {total:,} ({_format_bytes(total * dtype_bytes)})",
+        f" Trainable params: {total - frozen:,} ({_format_bytes((total - frozen) * dtype_bytes)})",
+        f" Non-trainable params: {frozen:,} ({_format_bytes(frozen * dtype_bytes)})",
+    ]
 
 
 def _dtype_bytes(model, input_shape: Shape) -> int:
@@ -91,10 +94,12 @@ def summary_table(model, input_shape: Shape) -> str:
     """
     rows = layer_table(model, input_shape)
     total = sum(r[3] for r in rows)
-    lines = [f'Model: "{model.name or model.default_name}"',
-             _rule("┏", "┳", "┓", "━"),
-             _row(("Layer (type)", "Output Shape", "Param #"), "┃", "┃", "┃"),
-             _rule("┡", "╇", "┩", "━")]
+    lines = [
+        f'Model: "{model.name or model.default_name}"',
+        _rule("┏", "┳", "┓", "━"),
+        _row(("Layer (type)", "Output Shape", "Param #"), "┃", "┃", "┃"),
+        _rule("┡", "╇", "┩", "━"),
+    ]
     for name, layer, shape, count in rows:
         lines.append(_row((f"{name} ({type(layer).__name__})", format_shape(shape), f"{count:,}")))
     lines.append(_rule("└", "┴", "┘", "─"))
@@ -114,9 +119,12 @@ def graph_table(model) -> str:
     """
     widths = _GRAPH_WIDTHS
     in_shapes, total = model.node_input_shapes(), 0
-    lines = [f'Model: "{model.name or model.default_name}"', _rule("┏", "┳", "┓", "━", widths),
-             _row(("Layer (type)", "Output Shape", "Param #", "Connected to"), "┃", "┃", "┃", widths),
-             _rule("┡", "╇", "┩", "━", widths)]
+    lines = [
+        f'Model: "{model.name or model.default_name}"',
+        _rule("┏", "┳", "┓", "━", widths),
+        _row(("Layer (type)", "Output Shape", "Param #", "Connected to"), "┃", "┃", "┃", widths),
+        _rule("┡", "╇", "┩", "━", widths),
+    ]
     for layer_index, (name, layer) in enumerate(zip(model.names, model.layers)):
         calls = [node for node, (index, _) in enumerate(model.nodes) if index == layer_index]
         args = model.nodes[calls[0]][1]
@@ -124,13 +132,18 @@ def graph_table(model) -> str:
         count = 0 if args is None else count_params(param_shapes(layer, in_shapes[calls[0]]))
         total += count
         links = [f"{source}[{call}][{index}]" for node in calls for source, call, index in model.inbound(node)]
-        cells = [_wrap(f"{name} ({type(layer).__name__})", widths[0] - 2), _wrap(format_shape(shape), widths[1] - 2),
-                 [f"{count:,}"], _wrap(", ".join(links) or "-", widths[3] - 2)]
+        cells = [
+            _wrap(f"{name} ({type(layer).__name__})", widths[0] - 2),
+            _wrap(format_shape(shape), widths[1] - 2),
+            [f"{count:,}"],
+            _wrap(", ".join(links) or "-", widths[3] - 2),
+        ]
         if layer_index:
             lines.append(_rule("├", "┼", "┤", "─", widths))
         for i in range(max(map(len, cells))):
             lines.append(_row([c[i] if i < len(c) else "" for c in cells], widths=widths))
     lines.append(_rule("└", "┴", "┘", "─", widths))
     input_shapes = tuple(layer.shape for layer in model.input_layers)
-    return "\n".join(lines + _totals(total, _dtype_bytes(model, input_shapes[0] if len(input_shapes) == 1
-                                                           else input_shapes)))
+    return "\n".join(
+        lines + _totals(total, _dtype_bytes(model, input_shapes[0] if len(input_shapes) == 1 else input_shapes))
+    )

@@ -12,6 +12,7 @@ epoch.
 ``apply`` is any ``apply(params, x, *, key=None, training=False)``: a jaxnet layer
 or model (pass the object), or a function with that signature.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -144,9 +145,11 @@ def training_loss(loss) -> Callable:
         accepts = False
     if not accepts:
         name = loss if isinstance(loss, str) else getattr(fn, "__name__", repr(fn))
-        raise ValueError(f"loss {name!r} takes no sample_weight, which training needs to mask the padded examples "
-                         "of the last batch; use a Keras-style loss such as 'categorical_crossentropy' or 'mse', or "
-                         "give yours a sample_weight=None argument (see jaxnet.losses)")
+        raise ValueError(
+            f"loss {name!r} takes no sample_weight, which training needs to mask the padded examples "
+            "of the last batch; use a Keras-style loss such as 'categorical_crossentropy' or 'mse', or "
+            "give yours a sample_weight=None argument (see jaxnet.losses)"
+        )
     return fn
 
 
@@ -178,9 +181,17 @@ def _masked_order(order: jax.Array, n: int, batch_size: int, num_batches: int):
     return order.reshape(num_batches, batch_size), mask.reshape(num_batches, batch_size)
 
 
-def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.GradientTransformation,
-                     metric_fns: dict[str, Callable], n: int, batch_size: int, shuffle: bool = True,
-                     parallel: DataParallel = DataParallel(None), steps_per_call: int | None = None) -> Callable:
+def make_train_epoch(
+    apply: ApplyFn,
+    loss_fn: Callable,
+    optimizer: optax.GradientTransformation,
+    metric_fns: dict[str, Callable],
+    n: int,
+    batch_size: int,
+    shuffle: bool = True,
+    parallel: DataParallel = DataParallel(None),
+    steps_per_call: int | None = None,
+) -> Callable:
     """Build the epoch: ``epoch(params, opt_state, key, x, y, w) -> (params, opt_state, sums)``.
 
     ``apply`` is a model's ``apply_with_state`` (``stateful_apply(model)``): the state it returns in
@@ -226,14 +237,22 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
     def unweighted_step(carry, batch, data):  # a streamed chunk is (x, y): every example weighs 1
         x, y = data
         return step(carry, batch, (x, y, jnp.ones(len(x), jnp.float32)))
+
     chunk_loops: dict = {}  # streamed input: a compiled loop per chunk length, kept across epochs
 
     def epoch(params, opt_state, key, x, y, w):
         batches, zeros = plan(key)
         if isinstance(x, streaming.Stream):  # the same step, fed chunk by chunk from the host (unweighted)
-            params, opt_state, sums = streaming.run_epoch(unweighted_step, steps_per_call, chunk_loops,
-                                                          (params, opt_state, zeros), batches, x, batch_size,
-                                                          parallel)
+            params, opt_state, sums = streaming.run_epoch(
+                unweighted_step,
+                steps_per_call,
+                chunk_loops,
+                (params, opt_state, zeros),
+                batches,
+                x,
+                batch_size,
+                parallel,
+            )
         else:
             (params, opt_state, sums), _ = run((params, opt_state, zeros), batches, (x, y, w))
         return params, opt_state, sums
@@ -241,9 +260,15 @@ def make_train_epoch(apply: ApplyFn, loss_fn: Callable, optimizer: optax.Gradien
     return epoch
 
 
-def make_evaluate(apply: ApplyFn, loss_fn: Callable | None, metric_fns: dict[str, Callable], n: int,
-                  batch_size: int, parallel: DataParallel = DataParallel(None),
-                  steps_per_call: int | None = None) -> Callable:
+def make_evaluate(
+    apply: ApplyFn,
+    loss_fn: Callable | None,
+    metric_fns: dict[str, Callable],
+    n: int,
+    batch_size: int,
+    parallel: DataParallel = DataParallel(None),
+    steps_per_call: int | None = None,
+) -> Callable:
     """Build the evaluation: ``run(params, x, y, w) -> sums`` over n examples weighted by w (as the epoch's)."""
     batch_size, _ = _batches(n, batch_size)
     batch_size = -(-batch_size // parallel.size) * parallel.size  # a small set's batch still splits evenly
@@ -289,8 +314,18 @@ def make_predict(apply: ApplyFn, n: int, batch_size: int, steps_per_call: int | 
     return run
 
 
-def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", metrics: Sequence = ("accuracy",),
-             batch_size: int = 32, sample_weight=None, weighted_metrics: Sequence = ()) -> dict[str, float]:
+def evaluate(
+    model,
+    params,
+    x,
+    y,
+    *,
+    loss="sparse_categorical_crossentropy",
+    metrics: Sequence = ("accuracy",),
+    batch_size: int = 32,
+    sample_weight=None,
+    weighted_metrics: Sequence = (),
+) -> dict[str, float]:
     """Mean loss and metrics over a data set, in fixed-size masked batches.
 
     Arguments:
@@ -316,8 +351,11 @@ def evaluate(model, params, x, y, *, loss="sparse_categorical_crossentropy", met
     model_key, alive = _identity(model)
     n = inputs.num_examples(x)
     key = ("evaluate", model_key, id(loss_fn), _fns_key(metric_fns), n, batch_size, steps)
-    run = _cached(key, (alive, loss_fn, metric_fns),
-                  lambda: make_evaluate(apply, loss_fn, metric_fns, n, batch_size, steps_per_call=steps))
+    run = _cached(
+        key,
+        (alive, loss_fn, metric_fns),
+        lambda: make_evaluate(apply, loss_fn, metric_fns, n, batch_size, steps_per_call=steps),
+    )
     return _host_logs(run(params, *jax.device_put((x, y, w))), metric_fns, n)
 
 
@@ -328,8 +366,9 @@ def predict(model, params, x, *, batch_size: int = 32) -> jax.Array:
     _output_shape(apply, params, x)  # a clear error, naming x's shape, before anything is compiled
     steps = default_steps_per_call(apply, params, inputs.take(x, slice(None, 1)))
     model_key, alive, n = *_identity(model), inputs.num_examples(x)
-    run = _cached(("predict", model_key, n, batch_size, steps), alive,
-                  lambda: make_predict(apply, n, batch_size, steps))
+    run = _cached(
+        ("predict", model_key, n, batch_size, steps), alive, lambda: make_predict(apply, n, batch_size, steps)
+    )
     return run(params, jax.device_put(x))
 
 
@@ -344,14 +383,16 @@ def _output_shape(apply: ApplyFn, params, x) -> Any:
         ValueError: naming the user's input shape when the model cannot run on it (or on these parameters).
     """
     try:
-        out = jax.eval_shape(lambda p, xb: apply(p, xb, key=None, training=False), params,
-                             inputs.take(x, slice(None, 1)))
+        out = jax.eval_shape(
+            lambda p, xb: apply(p, xb, key=None, training=False), params, inputs.take(x, slice(None, 1))
+        )
     except (ValueError, TypeError, KeyError) as err:
         shapes = jax.tree.map(lambda a: tuple(a.shape), x)
         examples = jax.tree.map(lambda a: tuple(a.shape[1:]), x)
         hint = "; for a single example pass x[None]" if not inputs.is_tree(x) and x.ndim == 1 else ""
-        raise ValueError(f"the model cannot run on x of shape {shapes} (batch axis first, so one example is "
-                         f"{examples}{hint}): {err}") from None
+        raise ValueError(
+            f"the model cannot run on x of shape {shapes} (batch axis first, so one example is {examples}{hint}): {err}"
+        ) from None
     return jax.tree.map(lambda a: a.shape[1:], out)
 
 
@@ -366,14 +407,33 @@ def _host_logs(sums: dict, metric_fns: dict, n: int, prefix: str = "") -> dict[s
     return {prefix + k: v for k, v in means(jax.device_get(sums), metric_fns, n).items()}
 
 
-def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
-        optimizer: str | optax.GradientTransformation = "adam", learning_rate=None, metrics: Sequence = (),
-        epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0, validation_data=None,
-        shuffle: bool = True, key: jax.Array | None = None, callbacks: Sequence[cb.Callback] = (),
-        verbose: int | str = "auto", opt_state=None, initial_epoch: int = 0,
-        save_fn: Callable | None = None, devices: Sequence[jax.Device] | None = None,
-        steps_per_call: int | None | str = "auto", sample_weight=None, class_weight=None,
-        weighted_metrics: Sequence = ()) -> tuple[Any, History]:
+def fit(
+    model,
+    params,
+    x,
+    y,
+    *,
+    loss="sparse_categorical_crossentropy",
+    optimizer: str | optax.GradientTransformation = "adam",
+    learning_rate=None,
+    metrics: Sequence = (),
+    epochs: int = 1,
+    batch_size: int = 32,
+    validation_split: float = 0.0,
+    validation_data=None,
+    shuffle: bool = True,
+    key: jax.Array | None = None,
+    callbacks: Sequence[cb.Callback] = (),
+    verbose: int | str = "auto",
+    opt_state=None,
+    initial_epoch: int = 0,
+    save_fn: Callable | None = None,
+    devices: Sequence[jax.Device] | None = None,
+    steps_per_call: int | None | str = "auto",
+    sample_weight=None,
+    class_weight=None,
+    weighted_metrics: Sequence = (),
+) -> tuple[Any, History]:
     """Train ``params`` with an Optax optimizer.
 
     Arguments:
@@ -419,19 +479,29 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         ValueError: for mismatched or empty data, NaN/inf values, labels out of range, a bad
             batch size, bad weights, or an unknown optimizer, loss or metric name.
     """
-    check_fit_arguments(epochs=epochs, initial_epoch=initial_epoch, batch_size=batch_size,
-                        learning_rate=learning_rate, validation_split=validation_split,
-                        validation_data=validation_data, key=key, devices=devices)
+    check_fit_arguments(
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        validation_split=validation_split,
+        validation_data=validation_data,
+        key=key,
+        devices=devices,
+    )
     apply, loss_fn, metric_fns = _apply_fn(model), training_loss(loss), metric_functions(metrics, weighted_metrics)
     tx = _get_optimizer(optimizer, learning_rate)
     stream = streaming.Stream(x, y) if streaming.is_stream(x) else None
     if stream is not None:  # read chunk by chunk, never whole: no whole-set checks, split or weights
         if validation_split:
-            raise ValueError("validation_split needs the data in memory; with a streamed x pass "
-                             "validation_data=(x_val, y_val)")
+            raise ValueError(
+                "validation_split needs the data in memory; with a streamed x pass validation_data=(x_val, y_val)"
+            )
         if sample_weight is not None or class_weight is not None:
-            raise ValueError("sample_weight and class_weight need the data in memory; with a streamed x, "
-                             "weight the examples in the loss instead")
+            raise ValueError(
+                "sample_weight and class_weight need the data in memory; with a streamed x, "
+                "weight the examples in the loss instead"
+            )
         x, y = stream, stream.labels
     else:
         x, y = check_data(x, y)
@@ -470,16 +540,22 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
     model_key, alive = _identity(model)
     common = (model_key, id(loss_fn), _fns_key(metric_fns), batch_size, parallel, steps_per_call)
     alive = (alive, loss_fn, metric_fns)
-    train_epoch = _cached(("epoch", id(tx), n, shuffle, *common), (alive, tx),
-                          lambda: make_train_epoch(stateful_apply(model), loss_fn, tx, metric_fns, n, batch_size,
-                                                   shuffle, parallel, steps_per_call))
+    train_epoch = _cached(
+        ("epoch", id(tx), n, shuffle, *common),
+        (alive, tx),
+        lambda: make_train_epoch(
+            stateful_apply(model), loss_fn, tx, metric_fns, n, batch_size, shuffle, parallel, steps_per_call
+        ),
+    )
     val_run = None
     if validation is not None:
         n_val = inputs.num_examples(validation[0])
         val_x, val_y, val_w = parallel.shard_rows((*validation[:2], or_ones(validation[2], n_val)))
-        val_run = _cached(("evaluate", n_val, *common), alive,
-                          lambda: make_evaluate(apply, loss_fn, metric_fns, n_val, batch_size, parallel,
-                                                steps_per_call))
+        val_run = _cached(
+            ("evaluate", n_val, *common),
+            alive,
+            lambda: make_evaluate(apply, loss_fn, metric_fns, n_val, batch_size, parallel, steps_per_call),
+        )
 
     callbacks = list(callbacks)
     params_log = {"verbose": verbose, "epochs": epochs, "steps": num_batches}  # Keras keeps verbose as given
@@ -502,9 +578,11 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         nonlocal state
         if action is not None:
             state = dataclasses.replace(
-                state, stop_reason=action.stop or state.stop_reason,
+                state,
+                stop_reason=action.stop or state.stop_reason,
                 params=state.params if action.params is None else action.params,
-                opt_state=state.opt_state if action.opt_state is None else action.opt_state)
+                opt_state=state.opt_state if action.opt_state is None else action.opt_state,
+            )
 
     history, warned = History(params=params_log), False
     for callback in callbacks:
@@ -520,8 +598,9 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         for callback in callbacks:
             callback.on_epoch_begin(epoch, state)
         start = time.perf_counter()
-        params, opt_state, sums = train_epoch(state.params, state.opt_state, jax.random.fold_in(key, epoch),
-                                              x_dev, y_dev, w_dev)
+        params, opt_state, sums = train_epoch(
+            state.params, state.opt_state, jax.random.fold_in(key, epoch), x_dev, y_dev, w_dev
+        )
         state = dataclasses.replace(state, params=params, opt_state=opt_state)
         logs = _host_logs(sums, metric_fns, n)  # the one host sync of the epoch
         if val_run is not None:
@@ -532,8 +611,12 @@ def fit(model, params, x, y, *, loss="sparse_categorical_crossentropy",
         if not (warned or state.stop_reason):  # a callback (TerminateOnNaN) that stops has said why
             warned = warn_if_diverged(logs["loss"], epoch, state.params)
         for backup in backups:
-            backup.backup(epoch, state, key, {"history": history.history, "epoch": history.epoch,
-                                              "epoch_times": history.epoch_times})
+            backup.backup(
+                epoch,
+                state,
+                key,
+                {"history": history.history, "epoch": history.epoch, "epoch_times": history.epoch_times},
+            )
         if state.stop_reason:
             break
     for callback in callbacks:

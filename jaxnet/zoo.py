@@ -3,6 +3,7 @@
 Each builder takes the number of outputs and returns a ``Sequential``; the
 parameter counts in the comments are for the input shapes the seeds use.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -13,20 +14,32 @@ from jaxnet.model import Branch, Sequential
 
 def mlp(num_classes: int = 10) -> Sequential:
     """The seeds' MNIST MLP: Flatten, Dense(128, relu), Dropout(0.2), Dense(softmax) (101,770 on 28x28)."""
-    return Sequential([Flatten(), Dense(128, activation="relu"), Dropout(0.2),
-                       Dense(num_classes, activation="softmax")])
+    return Sequential(
+        [Flatten(), Dense(128, activation="relu"), Dropout(0.2), Dense(num_classes, activation="softmax")]
+    )
 
 
 def mlp_300_100(num_classes: int = 10) -> Sequential:
     """The Fashion-MNIST MLP of Hands-On ML: 300 and 100 ReLU units (266,610 on 28x28)."""
-    return Sequential([Flatten(), Dense(300, activation="relu"), Dense(100, activation="relu"),
-                       Dense(num_classes, activation="softmax")])
+    return Sequential(
+        [
+            Flatten(),
+            Dense(300, activation="relu"),
+            Dense(100, activation="relu"),
+            Dense(num_classes, activation="softmax"),
+        ]
+    )
 
 
 def two_layer(num_classes: int = 10) -> Sequential:
     """The book's TwoLayerNet as jaxnet layers: 50 ReLU units, weights N(0, 0.01^2) (39,760 on 784 inputs)."""
-    return Sequential([Flatten(), Dense(50, activation="relu", kernel_initializer="book_normal"),
-                       Dense(num_classes, activation="softmax", kernel_initializer="book_normal")])
+    return Sequential(
+        [
+            Flatten(),
+            Dense(50, activation="relu", kernel_initializer="book_normal"),
+            Dense(num_classes, activation="softmax", kernel_initializer="book_normal"),
+        ]
+    )
 
 
 def cnn(num_classes: int = 10, padding: str = "valid") -> Sequential:
@@ -34,10 +47,18 @@ def cnn(num_classes: int = 10, padding: str = "valid") -> Sequential:
 
     With ``padding="same"`` it also fits small images such as the 8x8 digits.
     """
-    return Sequential([Conv2D(32, 3, padding=padding, activation="relu"), MaxPooling2D(2),
-                       Conv2D(64, 3, padding=padding, activation="relu"), MaxPooling2D(2),
-                       Conv2D(64, 3, padding=padding, activation="relu"), Flatten(),
-                       Dense(64, activation="relu"), Dense(num_classes, activation="softmax")])
+    return Sequential(
+        [
+            Conv2D(32, 3, padding=padding, activation="relu"),
+            MaxPooling2D(2),
+            Conv2D(64, 3, padding=padding, activation="relu"),
+            MaxPooling2D(2),
+            Conv2D(64, 3, padding=padding, activation="relu"),
+            Flatten(),
+            Dense(64, activation="relu"),
+            Dense(num_classes, activation="softmax"),
+        ]
+    )
 
 
 def small_cnn(num_classes: int = 10) -> Sequential:
@@ -57,8 +78,13 @@ def wide_and_deep(num_outputs: int = 1) -> Sequential:
 
 
 MODELS: dict[str, Callable[[int], Sequential]] = {
-    "mlp": mlp, "mlp_300_100": mlp_300_100, "two_layer": two_layer, "cnn": cnn, "small_cnn": small_cnn,
-    "regression_mlp": regression_mlp, "wide_and_deep": wide_and_deep,
+    "mlp": mlp,
+    "mlp_300_100": mlp_300_100,
+    "two_layer": two_layer,
+    "cnn": cnn,
+    "small_cnn": small_cnn,
+    "regression_mlp": regression_mlp,
+    "wide_and_deep": wide_and_deep,
 }
 
 

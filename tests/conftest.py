@@ -1,4 +1,5 @@
 """Shared fixtures: float64 for gradient checks, a seeded NumPy generator."""
+
 import os
 import shutil
 

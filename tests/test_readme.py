@@ -1,4 +1,5 @@
 """Every ```python example in the README runs as written (```py blocks need several processes: shown, not run)."""
+
 import pathlib
 import re
 

@@ -1,5 +1,6 @@
 """The seeds' MLP in Flax NNX, trained the fast ways Flax documents: ``nnx.split`` / ``nnx.merge`` around a
 ``jax.jit`` step, and the same step in a ``lax.scan``ned epoch."""
+
 from __future__ import annotations
 
 import time
@@ -39,8 +40,13 @@ def _setup(workload):
 def _result(times, config, examples):
     import flax
 
-    return {"epoch_times": times, "threads": "XLA default (all cores)", "version": flax.__version__,
-            "config": config, "examples": examples}
+    return {
+        "epoch_times": times,
+        "threads": "XLA default (all cores)",
+        "version": flax.__version__,
+        "config": config,
+        "examples": examples,
+    }
 
 
 def train(workload, x, y, epochs: int) -> dict:
@@ -57,7 +63,7 @@ def train(workload, x, y, epochs: int) -> dict:
         start = time.perf_counter()
         order = jnp.asarray(rng.permutation(len(x)))
         for i in range(0, len(x), workload.batch_size):
-            state, loss = jitted(state, xd, yd, order[i:i + workload.batch_size])
+            state, loss = jitted(state, xd, yd, order[i : i + workload.batch_size])
         jax.block_until_ready(loss)
         times.append(time.perf_counter() - start)
     return _result(times, "nnx.split/merge + jax.jit step", len(x))
@@ -81,7 +87,7 @@ def train_scanned(workload, x, y, epochs: int) -> dict:
     rng, steps, times = np.random.default_rng(0), len(x) // workload.batch_size, []
     for _ in range(epochs):
         start = time.perf_counter()
-        order = rng.permutation(len(x))[:steps * workload.batch_size].reshape(steps, workload.batch_size)
+        order = rng.permutation(len(x))[: steps * workload.batch_size].reshape(steps, workload.batch_size)
         carry, losses = epoch(carry, jnp.asarray(order))
         jax.block_until_ready(losses)
         times.append(time.perf_counter() - start)

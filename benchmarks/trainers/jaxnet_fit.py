@@ -1,4 +1,5 @@
 """jaxnet's functional ``fit`` and its Keras-style face, on the seeds' models."""
+
 from __future__ import annotations
 
 import jax
@@ -14,11 +15,24 @@ def network(workload):
 def train(workload, x, y, epochs: int, key_impl: str | None = None) -> dict:
     model = network(workload)
     params = model.init(jax.random.key(0), workload.input_shape)
-    _, history = fit(model, params, x, y, loss="sparse_categorical_crossentropy", optimizer="adam",
-                     metrics=["accuracy"], epochs=epochs, batch_size=workload.batch_size, verbose=0,
-                     key=jax.random.key(0, impl=key_impl))
-    return {"epoch_times": history.epoch_times, "threads": "XLA default (all cores)",
-            "config": f"fit, {key_impl or 'threefry'} keys"}
+    _, history = fit(
+        model,
+        params,
+        x,
+        y,
+        loss="sparse_categorical_crossentropy",
+        optimizer="adam",
+        metrics=["accuracy"],
+        epochs=epochs,
+        batch_size=workload.batch_size,
+        verbose=0,
+        key=jax.random.key(0, impl=key_impl),
+    )
+    return {
+        "epoch_times": history.epoch_times,
+        "threads": "XLA default (all cores)",
+        "config": f"fit, {key_impl or 'threefry'} keys",
+    }
 
 
 def train_rbg_keys(workload, x, y, epochs: int) -> dict:
@@ -30,8 +44,11 @@ def train_keras_face(workload, x, y, epochs: int) -> dict:
     model = keras.Sequential(network(workload).layers, input_shape=workload.input_shape)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(x, y, epochs=epochs, batch_size=workload.batch_size, verbose=0)
-    return {"epoch_times": history.epoch_times, "threads": "XLA default (all cores)",
-            "config": "jaxnet.keras Sequential: compile + fit"}
+    return {
+        "epoch_times": history.epoch_times,
+        "threads": "XLA default (all cores)",
+        "config": "jaxnet.keras Sequential: compile + fit",
+    }
 
 
 def flops_per_example(workload) -> float:

@@ -4,6 +4,7 @@ The MLP is Affine-Relu-Dropout-Affine-SoftmaxWithLoss; the CNN stacks the book's
 im2col Convolution and Pooling layers in the seeds' layout. Threads: OpenBLAS at
 its faster setting, measured on a probe run with threadpoolctl.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,7 @@ class BookAdam:
             self.m = {k: np.zeros_like(v) for k, v in params.items()}
             self.v = {k: np.zeros_like(v) for k, v in params.items()}
         self.iter += 1
-        lr_t = self.lr * np.sqrt(1.0 - self.beta2 ** self.iter) / (1.0 - self.beta1 ** self.iter)
+        lr_t = self.lr * np.sqrt(1.0 - self.beta2**self.iter) / (1.0 - self.beta1**self.iter)
         for k in params:
             self.m[k] += (1 - self.beta1) * (grads[k] - self.m[k])
             self.v[k] += (1 - self.beta2) * (grads[k] ** 2 - self.v[k])
@@ -38,8 +39,12 @@ def _he(rng, shape, fan_in):
 
 def init(workload, rng):
     if workload.name.startswith("mlp"):
-        return {"W1": _he(rng, (784, 128), 784), "b1": np.zeros(128, np.float32),
-                "W2": _he(rng, (128, 10), 128), "b2": np.zeros(10, np.float32)}
+        return {
+            "W1": _he(rng, (784, 128), 784),
+            "b1": np.zeros(128, np.float32),
+            "W2": _he(rng, (128, 10), 128),
+            "b2": np.zeros(10, np.float32),
+        }
     shapes = {"C1": (3, 3, 3, 32), "C2": (3, 3, 32, 64), "C3": (3, 3, 64, 64), "W1": (1024, 64), "W2": (64, 10)}
     params = {}
     for name, shape in shapes.items():
@@ -93,7 +98,7 @@ def _epoch(workload, params, optimizer, x, t, rng):
     order = rng.permutation(len(x))
     start = time.perf_counter()
     for i in range(0, len(x), workload.batch_size):
-        idx = order[i:i + workload.batch_size]
+        idx = order[i : i + workload.batch_size]
         optimizer.update(params, gradient(params, x[idx], t[idx], rng))
     return time.perf_counter() - start
 
@@ -112,6 +117,8 @@ def train(workload, x, y, epochs: int) -> dict:
     params, optimizer = init(workload, rng), BookAdam()
     with threadpool_limits(best):
         times = [_epoch(workload, params, optimizer, x, t, rng) for _ in range(epochs)]
-    return {"epoch_times": times, "config": "the book's layers (im2col Convolution) and Adam, float32",
-            "threads": f"OpenBLAS {best} (probe s: " +
-            ", ".join(f"{k} threads {v:.3f}" for k, v in trial.items()) + ")"}
+    return {
+        "epoch_times": times,
+        "config": "the book's layers (im2col Convolution) and Adam, float32",
+        "threads": f"OpenBLAS {best} (probe s: " + ", ".join(f"{k} threads {v:.3f}" for k, v in trial.items()) + ")",
+    }

@@ -1,5 +1,6 @@
 """PyTorch on the CPU at its best: fused Adam, the faster of 1 and all threads (measured, not assumed),
 channels_last for the CNN, and optionally ``torch.compile``."""
+
 from __future__ import annotations
 
 import os
@@ -11,9 +12,20 @@ def build(workload):
 
     if workload.name.startswith("mlp"):
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
-    return nn.Sequential(nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(), nn.Linear(1024, 64),
-                         nn.ReLU(), nn.Linear(64, 10))
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(1024, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
+    )
 
 
 def _prepared(workload, compiled: bool):
@@ -46,7 +58,7 @@ def _epoch(step, x, y, batch_size, generator):
     order = torch.randperm(len(x), generator=generator)
     start = time.perf_counter()
     for i in range(0, len(x), batch_size):
-        idx = order[i:i + batch_size]
+        idx = order[i : i + batch_size]
         step(x[idx], y[idx])
     return time.perf_counter() - start
 
@@ -71,9 +83,12 @@ def train(workload, x, y, epochs: int, compiled: bool = False) -> dict:
     step = _prepared(workload, compiled)
     times = [_epoch(step, xt, yt, workload.batch_size, generator) for _ in range(epochs)]
     config = "fused Adam" + (", channels_last" if not workload.name.startswith("mlp") else "")
-    return {"epoch_times": times, "threads": f"{best} (probe s: " + ", ".join(f"{t} threads {s:.3f}"
-                                                                           for t, s in trial.items()) + ")",
-            "version": torch.__version__, "config": config + (", torch.compile(model)" if compiled else "")}
+    return {
+        "epoch_times": times,
+        "threads": f"{best} (probe s: " + ", ".join(f"{t} threads {s:.3f}" for t, s in trial.items()) + ")",
+        "version": torch.__version__,
+        "config": config + (", torch.compile(model)" if compiled else ""),
+    }
 
 
 def train_compiled(workload, x, y, epochs: int) -> dict:

@@ -3,6 +3,7 @@
 The temporary file's name carries the writer's process id (``.NAME.PID-XXXXXXXX.SUFFIX``), so the
 next save of the same target can remove the leftovers of writers that were killed mid-save.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -56,12 +57,15 @@ def check_writable(path: str | os.PathLike, what: str = "a file") -> pathlib.Pat
     if blocking is not None:
         raise NotADirectoryError(f"cannot write {what} to {str(path)!r}: {str(blocking)!r} is a file, not a folder")
     if path.exists() and not _writable(path):
-        raise PermissionError(f"cannot write {what} to {str(path)!r}: the file is read-only; make it writable "
-                              "(chmod u+w) or choose another path")
+        raise PermissionError(
+            f"cannot write {what} to {str(path)!r}: the file is read-only; make it writable "
+            "(chmod u+w) or choose another path"
+        )
     folder = next(p for p in path.parents if p.exists())
     if not _writable(folder):
-        raise PermissionError(f"cannot write {what} to {str(path)!r}: the folder {str(folder)!r} is read-only; "
-                              "choose another location")
+        raise PermissionError(
+            f"cannot write {what} to {str(path)!r}: the folder {str(folder)!r} is read-only; choose another location"
+        )
     return path
 
 

@@ -6,6 +6,7 @@ decide alike everywhere and all processes stop together. Only what writes to the
 outside world is left to process 0: the progress output, CSV and TensorBoard logs,
 and ``.npz`` checkpoints (Orbax checkpoints are written by all processes together).
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -30,8 +31,12 @@ def callbacks_for_this_process(callbacks: Sequence[cb.Callback]) -> list[cb.Call
     return [c for c in callbacks if not isinstance(c, WRITERS)]
 
 
-def initialize(coordinator: str | None = None, num_processes: int | None = None, process_id: int | None = None,
-               cpu_collectives: str | None = None) -> None:
+def initialize(
+    coordinator: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+    cpu_collectives: str | None = None,
+) -> None:
     """Start JAX's distributed runtime (``jax.distributed.initialize``), once, before any computation.
 
     Arguments:

@@ -3,6 +3,7 @@
 A file whose checksum differs from the published one is refused and removed, so a
 cache never holds a truncated or substituted download.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,9 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def fetch(url: str, target: str | os.PathLike, sha256: str, *, timeout: float = TIMEOUT_S,
-          quiet: bool = False) -> pathlib.Path:
+def fetch(
+    url: str, target: str | os.PathLike, sha256: str, *, timeout: float = TIMEOUT_S, quiet: bool = False
+) -> pathlib.Path:
     """Download ``url`` to ``target``, which appears only once complete and matching ``sha256``.
 
     Arguments:
@@ -61,6 +63,8 @@ def fetch(url: str, target: str | os.PathLike, sha256: str, *, timeout: float = 
                 digest.update(chunk)
                 out.write(chunk)
         if digest.hexdigest() != sha256.lower():
-            raise ChecksumError(f"the file downloaded from {url} has SHA-256 {digest.hexdigest()}, not the published "
-                                f"{sha256}: it is corrupt or not the original, so it was not kept")
+            raise ChecksumError(
+                f"the file downloaded from {url} has SHA-256 {digest.hexdigest()}, not the published "
+                f"{sha256}: it is corrupt or not the original, so it was not kept"
+            )
     return target

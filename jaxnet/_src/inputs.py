@@ -5,6 +5,7 @@ A model with several inputs (a ``Parallel`` or a functional model) takes ``(x_a,
 targets. Training, evaluation and prediction batch every leaf by the same example indices;
 these helpers are the only places that look inside such a tree.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -88,8 +89,9 @@ def check(data: Any, name: str, what: str) -> int:
             raise ValueError(f"{what} {label} must have a batch axis, got shape {arr.shape}")
         bad = count_non_finite(arr)  # chunked; bfloat16 and float16 included
         if bad:
-            raise ValueError(f"{what} {label} contains {bad} NaN or infinite values ({arr.dtype}); clean or impute "
-                             "them first")
+            raise ValueError(
+                f"{what} {label} contains {bad} NaN or infinite values ({arr.dtype}); clean or impute them first"
+            )
         lengths[label] = len(arr)
     if len(set(lengths.values())) > 1:
         shown = ", ".join(f"{k} has {v}" for k, v in lengths.items())

@@ -7,6 +7,7 @@ that form and with the model's output shape before anything is compiled, so that
 a mismatch is an error that names the loss that fits instead of a silent
 broadcast or a raw shape error deep inside JAX.
 """
+
 from __future__ import annotations
 
 import functools
@@ -62,13 +63,17 @@ def one_hot(labels: Any, num_classes: int, dtype: Any, xp: Any = np) -> Any:
 def _check_whole(y: np.ndarray, what: str) -> None:
     """Raise unless every value of ``y`` is a finite whole number (0.0 and 2.0 are; 1.7, NaN and "a" are not)."""
     if not (y.dtype == bool or np.issubdtype(y.dtype, np.integer) or jnp.issubdtype(y.dtype, jnp.floating)):
-        raise ValueError(f"{what} must be whole-number class labels, got an array of {y.dtype}; "
-                         "convert them to integers (e.g. with np.unique(y, return_inverse=True))")
+        raise ValueError(
+            f"{what} must be whole-number class labels, got an array of {y.dtype}; "
+            "convert them to integers (e.g. with np.unique(y, return_inverse=True))"
+        )
     if not np.issubdtype(y.dtype, np.integer):
         whole = np.isfinite(y) & (np.mod(y, 1) == 0)
         if not np.all(whole):
-            raise ValueError(f"{what} must be whole-number class labels, got values such as {y[~whole][:3]}; "
-                             "round or re-encode them first (a fraction is never truncated silently)")
+            raise ValueError(
+                f"{what} must be whole-number class labels, got values such as {y[~whole][:3]}; "
+                "round or re-encode them first (a fraction is never truncated silently)"
+            )
 
 
 def class_labels(y: Any, num_classes: int | None, what: str = "labels") -> tuple[np.ndarray, int]:
@@ -83,8 +88,9 @@ def class_labels(y: Any, num_classes: int | None, what: str = "labels") -> tuple
     if num_classes is None:
         num_classes = int(y.max()) + 1 if y.size else 0
     if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"{what} must be in [0, {num_classes - 1}] for num_classes={num_classes}, got {y.min()} to "
-                         f"{y.max()}")
+        raise ValueError(
+            f"{what} must be in [0, {num_classes - 1}] for num_classes={num_classes}, got {y.min()} to {y.max()}"
+        )
     return y, num_classes
 
 
@@ -99,8 +105,10 @@ def check_integer_labels(y: np.ndarray, num_classes: int, what: str) -> None:
     _check_whole(y, what)
     low, high = int(np.min(y)), int(np.max(y))
     if low < 0 or high >= num_classes:
-        raise ValueError(f"{what} must be class labels in [0, {num_classes - 1}] for a model with {num_classes} "
-                         f"outputs, got labels from {low} to {high}")
+        raise ValueError(
+            f"{what} must be class labels in [0, {num_classes - 1}] for a model with {num_classes} "
+            f"outputs, got labels from {low} to {high}"
+        )
 
 
 def check_labels(loss: Callable | None, y: Any, output_shape: tuple, what: str = "labels") -> None:
@@ -126,24 +134,33 @@ def check_labels(loss: Callable | None, y: Any, output_shape: tuple, what: str =
     name = getattr(_unwrapped(loss), "__name__", "this loss") if loss is not None else ""
     if form == CLASS_INDEX:
         if as_rows and not as_indices:
-            raise ValueError(f"{what} have shape {y.shape}, one-hot rows, but {name} takes class indices: use "
-                             "loss='categorical_crossentropy', or pass y.argmax(-1)")
+            raise ValueError(
+                f"{what} have shape {y.shape}, one-hot rows, but {name} takes class indices: use "
+                "loss='categorical_crossentropy', or pass y.argmax(-1)"
+            )
         if not as_indices:
-            raise ValueError(f"{what} have shape {y.shape}; {name} takes one class index per example "
-                             f"(shape ({len(y)},)) for a model with output shape {tuple(output_shape)}")
+            raise ValueError(
+                f"{what} have shape {y.shape}; {name} takes one class index per example "
+                f"(shape ({len(y)},)) for a model with output shape {tuple(output_shape)}"
+            )
         check_integer_labels(y, classes, what)
     elif form == ONE_HOT:
         if as_indices and not as_rows:
-            raise ValueError(f"{what} have shape {y.shape}, class indices, but {name} takes one-hot rows of shape "
-                             f"(N, {classes}): use loss='sparse_categorical_crossentropy', or encode them with "
-                             "jaxnet.datasets.one_hot")
+            raise ValueError(
+                f"{what} have shape {y.shape}, class indices, but {name} takes one-hot rows of shape "
+                f"(N, {classes}): use loss='sparse_categorical_crossentropy', or encode them with "
+                "jaxnet.datasets.one_hot"
+            )
         if not as_rows:
-            raise ValueError(f"{what} have shape {y.shape}; {name} takes one-hot rows of the output's shape "
-                             f"(N, {', '.join(map(str, output_shape))})")
+            raise ValueError(
+                f"{what} have shape {y.shape}; {name} takes one-hot rows of the output's shape "
+                f"(N, {', '.join(map(str, output_shape))})"
+            )
     elif form == TARGETS:
         if math.prod(label_shape) != math.prod(output_shape):
-            raise ValueError(f"{what} have shape {y.shape} but the model outputs {tuple(output_shape)} per example; "
-                             f"{name} compares them element by element, so they must hold as many values")
+            raise ValueError(
+                f"{what} have shape {y.shape} but the model outputs {tuple(output_shape)} per example; "
+                f"{name} compares them element by element, so they must hold as many values"
+            )
     elif as_indices and not as_rows and np.issubdtype(y.dtype, np.integer):
         check_integer_labels(y, classes, what)
-

@@ -9,6 +9,7 @@ jaxnet's default there is the im2col matrix multiply, which does not suffer from
 it) the batches are therefore dispatched one compiled step at a time,
 asynchronously, with no host sync between steps.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -40,8 +41,9 @@ def default_steps_per_call(apply: Callable, params: Any, example_batch: Any) -> 
 UNROLL = 4
 
 
-def batch_loop(body: Callable, num_batches: int, steps_per_call: int | None = None,
-               donate_carry: bool = True, unroll: int = UNROLL) -> Callable:
+def batch_loop(
+    body: Callable, num_batches: int, steps_per_call: int | None = None, donate_carry: bool = True, unroll: int = UNROLL
+) -> Callable:
     """Build ``run(carry, batches, data) -> (carry, outputs)`` applying ``body(carry, batch, data) -> (carry, out)``
     to each slice of ``batches`` along its leading axis (``num_batches`` long).
 

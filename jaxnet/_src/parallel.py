@@ -10,6 +10,7 @@ or processes, call ``jax.distributed.initialize()`` first in every process:
 ``jax.devices()`` then lists the devices of all of them and the same code runs
 unchanged, each process reading only its rows of the data.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,10 @@ class DataParallel:
     def check_batch_size(self, batch_size: int) -> None:
         """Raise a clear error when a batch cannot be split evenly over the devices."""
         if batch_size % self.size:
-            raise ValueError(f"batch_size {batch_size} cannot be split evenly over {self.size} devices; "
-                             f"use a multiple of {self.size} (or pass devices=... to fit)")
+            raise ValueError(
+                f"batch_size {batch_size} cannot be split evenly over {self.size} devices; "
+                f"use a multiple of {self.size} (or pass devices=... to fit)"
+            )
 
     def replicate(self, tree: Any) -> Any:
         """Put a pytree on every device (or on the default device); every process passes the same values."""

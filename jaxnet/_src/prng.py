@@ -9,6 +9,7 @@ unrolled lowering computes the same 20 rounds, so every random bit is unchanged.
 The rule lives in JAX's private ``jax._src.random.threefry2x32`` module; it is used only
 on the JAX versions it was checked on, and anything missing leaves JAX as it was.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """Name lookup shared by the activation, loss, initializer, metric and optimizer registries."""
+
 from __future__ import annotations
 
 from typing import Callable, Mapping, TypeVar

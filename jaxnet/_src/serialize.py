@@ -1,16 +1,37 @@
 """Architectures as JSON: every jaxnet layer is a frozen dataclass, so its fields are its configuration."""
+
 from __future__ import annotations
 
 import dataclasses
 
 from jaxnet import functional, layers, model, normalization, preprocessing
 
-CLASSES = {cls.__name__: cls for cls in (
-    layers.Dense, layers.Conv2D, layers.MaxPooling2D, layers.AveragePooling2D, layers.Flatten, layers.Dropout,
-    layers.Activation, layers.Identity, layers.Maxout, layers.Concatenate, layers.ZeroPadding2D,
-    normalization.BatchNormalization, preprocessing.Rescaling, preprocessing.RandomFlip, preprocessing.RandomRotation,
-    preprocessing.RandomZoom, preprocessing.RandomTranslation,
-    model.Sequential, model.Branch, model.Parallel, functional.InputLayer)}
+CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        layers.Dense,
+        layers.Conv2D,
+        layers.MaxPooling2D,
+        layers.AveragePooling2D,
+        layers.Flatten,
+        layers.Dropout,
+        layers.Activation,
+        layers.Identity,
+        layers.Maxout,
+        layers.Concatenate,
+        layers.ZeroPadding2D,
+        normalization.BatchNormalization,
+        preprocessing.Rescaling,
+        preprocessing.RandomFlip,
+        preprocessing.RandomRotation,
+        preprocessing.RandomZoom,
+        preprocessing.RandomTranslation,
+        model.Sequential,
+        model.Branch,
+        model.Parallel,
+        functional.InputLayer,
+    )
+}
 
 
 def to_config(layer: layers.Layer) -> dict:
@@ -30,8 +51,10 @@ def to_config(layer: layers.Layer) -> dict:
     for f in dataclasses.fields(layer):
         value = getattr(layer, f.name)
         if callable(value):
-            raise ValueError(f"cannot save {cls}.{f.name}={value!r}: use a registered name (e.g. 'relu') "
-                             "instead of a function to make the model saveable")
+            raise ValueError(
+                f"cannot save {cls}.{f.name}={value!r}: use a registered name (e.g. 'relu') "
+                "instead of a function to make the model saveable"
+            )
         config[f.name] = list(value) if isinstance(value, tuple) else value
     return {"class": cls, "config": config}
 
@@ -48,8 +71,9 @@ def from_config(config: dict) -> layers.Layer:
         return functional.Functional.from_config(config, from_config)
     cls = CLASSES.get(config.get("class"))  # type: ignore[arg-type]
     if cls is None:
-        raise ValueError(f"unknown layer class {config.get('class')!r} in a saved architecture "
-                         f"(known: {', '.join(sorted(CLASSES))})")
+        raise ValueError(
+            f"unknown layer class {config.get('class')!r} in a saved architecture (known: {', '.join(sorted(CLASSES))})"
+        )
     if "layers" in config:
         children = config["layers"]
         if not isinstance(children, list):
@@ -61,8 +85,9 @@ def from_config(config: dict) -> layers.Layer:
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(arguments) - known)
     if unknown:
-        raise ValueError(f"the saved {cls.__name__} has arguments {unknown} that it does not take "
-                         f"(it takes {sorted(known)})")
+        raise ValueError(
+            f"the saved {cls.__name__} has arguments {unknown} that it does not take (it takes {sorted(known)})"
+        )
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in arguments.items()}
     try:
         return cls(**kwargs)

@@ -9,6 +9,7 @@ called only for the shards of this process's devices, so under
 ``jax.process_index()``: a mesh over ``jax.devices()`` lists each process's
 devices together), which for a NumPy memmap means only its rows are read from disk.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,7 +28,7 @@ def _rows(array: np.ndarray, index: tuple, total: int) -> np.ndarray:
     """The rows of ``array`` that ``index`` (a tuple of slices of the padded global array) selects, zero-padded."""
     rows = index[0] if index else slice(None)
     start, stop, _ = rows.indices(total)
-    part = np.asarray(array[start:min(stop, len(array))])  # the only read of the data
+    part = np.asarray(array[start : min(stop, len(array))])  # the only read of the data
     if stop > len(array):
         part = np.concatenate([part, np.zeros((stop - max(start, len(array)), *array.shape[1:]), array.dtype)])
     return part[(slice(None), *index[1:])]
@@ -68,5 +69,4 @@ def replicate(mesh: Mesh | None, tree: Any) -> Any:
     sharding = NamedSharding(mesh, PartitionSpec())
     if jax.process_count() == 1:
         return jax.device_put(tree, sharding)
-    return jax.tree.map(lambda a: jax.make_array_from_callback(np.shape(a), sharding, lambda i: np.asarray(a)[i]),
-                        tree)
+    return jax.tree.map(lambda a: jax.make_array_from_callback(np.shape(a), sharding, lambda i: np.asarray(a)[i]), tree)

@@ -17,6 +17,7 @@ resident set toward the file's size. Under several processes each
 process reads only the rows of each chunk that its devices hold, and the global
 chunk is assembled with ``jax.make_array_from_process_local_data``.
 """
+
 from __future__ import annotations
 
 import mmap
@@ -39,8 +40,10 @@ def _grain():
     try:
         import grain
     except ImportError as err:  # pragma: no cover - depends on the installation
-        raise ImportError("streaming input (a memmap or a Grain source) needs the 'grain' package: "
-                          "pip install 'jaxnet-scratch[stream]'") from err
+        raise ImportError(
+            "streaming input (a memmap or a Grain source) needs the 'grain' package: "
+            "pip install 'jaxnet-scratch[stream]'"
+        ) from err
     return grain
 
 
@@ -67,8 +70,10 @@ def _file_view(array: np.memmap) -> tuple[str, int]:
     while isinstance(root.base, np.ndarray):
         root = root.base
     if not isinstance(root.base, mmap.mmap) or not array.flags.c_contiguous or root.filename is None:
-        raise ValueError("a memmap to stream must be a C-contiguous view of a file (np.memmap or np.load(..., "
-                         "mmap_mode='r')); copy it to a contiguous file first")
+        raise ValueError(
+            "a memmap to stream must be a C-contiguous view of a file (np.memmap or np.load(..., "
+            "mmap_mode='r')); copy it to a contiguous file first"
+        )
     return os.fspath(root.filename), root.offset + (array.ctypes.data - root.ctypes.data)
 
 
@@ -115,8 +120,10 @@ class Stream:
     def __init__(self, x, y=None, read_threads: int = 2):
         if isinstance(x, np.ndarray):
             if y is None or len(x) != len(y):
-                raise ValueError(f"a memmap x needs targets y of the same length, got {None if y is None else len(y)}"
-                                 f" for {len(x)} examples")
+                raise ValueError(
+                    f"a memmap x needs targets y of the same length, got {None if y is None else len(y)}"
+                    f" for {len(x)} examples"
+                )
             read_x, read_y = _memmap_reader(x), _memmap_reader(np.asarray(y) if not isinstance(y, np.memmap) else y)
             self.read = lambda idx: (read_x(idx), read_y(idx))
             self.labels = y if not isinstance(y, np.memmap) else None
@@ -154,27 +161,36 @@ class Stream:
             """The rows of a chunk of ``size`` batches that this process's devices hold."""
             if sharding is None:
                 return slice(None)
-            rows = [index[0].indices(size * batch_size)[:2] for index in
-                    sharding.addressable_devices_indices_map((size * batch_size,)).values()]
+            rows = [
+                index[0].indices(size * batch_size)[:2]
+                for index in sharding.addressable_devices_indices_map((size * batch_size,)).values()
+            ]
             return slice(min(r[0] for r in rows), max(r[1] for r in rows))
 
         def read(i: int):
             size = min(per_chunk, num_batches - starts[i])
-            return size, self.read(order[starts[i]:starts[i] + size].reshape(-1)[local(size)])
+            return size, self.read(order[starts[i] : starts[i] + size].reshape(-1)[local(size)])
 
-        ahead = grain.MapDataset.range(len(starts)).map(read).to_iter_dataset(
-            grain.ReadOptions(num_threads=self.read_threads, prefetch_buffer_size=PREFETCH))
+        ahead = (
+            grain.MapDataset.range(len(starts))
+            .map(read)
+            .to_iter_dataset(grain.ReadOptions(num_threads=self.read_threads, prefetch_buffer_size=PREFETCH))
+        )
         for start, (size, rows) in zip(starts, ahead):
             if sharding is None:
                 yield start, size, jax.tree.map(jax.numpy.asarray, rows)
             else:
                 shape = lambda a: (size * batch_size, *a.shape[1:])
-                yield start, size, jax.tree.map(
-                    lambda a: jax.make_array_from_process_local_data(sharding, a, shape(a)), rows)
+                yield (
+                    start,
+                    size,
+                    jax.tree.map(lambda a: jax.make_array_from_process_local_data(sharding, a, shape(a)), rows),
+                )
 
 
-def run_epoch(step: Callable, steps_per_call: int | None, loops: dict, carry, batches, stream: Stream,
-              batch_size: int, parallel) -> Any:
+def run_epoch(
+    step: Callable, steps_per_call: int | None, loops: dict, carry, batches, stream: Stream, batch_size: int, parallel
+) -> Any:
     """Run one epoch's ``step`` over a stream, a chunk at a time; returns the final carry.
 
     Arguments:
@@ -195,7 +211,7 @@ def run_epoch(step: Callable, steps_per_call: int | None, loops: dict, carry, ba
     for start, size, data in stream.chunks(np.asarray(jax.device_get(order)), per_chunk, parallel.mesh):
         if size not in loops:
             loops[size] = batch_loop(step, size, steps_per_call)
-        part = (positions[:size], mask[start:start + size], keys[start:start + size])
+        part = (positions[:size], mask[start : start + size], keys[start : start + size])
         # Dispatch is asynchronous: without this wait the host would queue every chunk of the epoch on the
         # device at once (the whole file in memory). Waiting for the previous chunk before sending the next
         # keeps one chunk on the device and PREFETCH read ahead on the host.

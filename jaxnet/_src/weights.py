@@ -5,6 +5,7 @@ one weight per example), and only the metrics given as ``weighted_metrics``: pla
 ``metrics`` stay unweighted. The trainer carries one weight per example (ones when
 none are given), gathers it with each batch and folds the padding mask into it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,8 +43,10 @@ def split_validation(arrays: tuple, validation_split: float) -> tuple[tuple, tup
     n = inputs.num_examples(arrays[0])
     cut = int(math.floor(n * (1.0 - validation_split)))  # Keras' own expression, for the same count
     if cut in (0, n):
-        raise ValueError(f"validation_split={validation_split} of {n} examples leaves "
-                         f"{'no training' if cut == 0 else 'no validation'} example; use more data or another split")
+        raise ValueError(
+            f"validation_split={validation_split} of {n} examples leaves "
+            f"{'no training' if cut == 0 else 'no validation'} example; use more data or another split"
+        )
     train = tuple(None if a is None else inputs.take(a, slice(None, cut)) for a in arrays)
     return train, tuple(None if a is None else inputs.take(a, slice(cut, None)) for a in arrays)
 
@@ -60,8 +63,9 @@ def class_weight_to_sample_weights(y: Any, class_weight: Mapping[int, float]) ->
     return np.array([class_weight.get(int(c), 1.0) for c in labels], np.float32)
 
 
-def example_weights(y: Any, sample_weight: Any = None, class_weight: Mapping | None = None,
-                    what: str = "training") -> np.ndarray | None:
+def example_weights(
+    y: Any, sample_weight: Any = None, class_weight: Mapping | None = None, what: str = "training"
+) -> np.ndarray | None:
     """Validated per-example weights (float32, shape ``(n,)``) from ``sample_weight`` or ``class_weight``.
 
     Returns:
@@ -121,8 +125,10 @@ def weighted(fn: Callable) -> Weighted:
 
 def metric_sums(metric_fns: Mapping[str, Callable], y_pred, y_true, mask, weights) -> dict:
     """One batch's metric sums: ``sum(v * mask)``, or ``sum(v * mask * w)`` for weighted metrics, and the weight sum."""
-    sums = {name: jnp.sum(fn(y_pred, y_true) * (mask * weights if isinstance(fn, Weighted) else mask))
-            for name, fn in metric_fns.items()}
+    sums = {
+        name: jnp.sum(fn(y_pred, y_true) * (mask * weights if isinstance(fn, Weighted) else mask))
+        for name, fn in metric_fns.items()
+    }
     sums[WEIGHT_SUM] = jnp.sum(mask * weights)
     return sums
 

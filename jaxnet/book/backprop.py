@@ -10,6 +10,7 @@ path for per-element numerical checks) and on JAX arrays alike.
 by ``jax.grad``. All three use the same loss definition (exact softmax cross
 entropy, no delta inside the log) so they agree to rounding error in float64.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -139,7 +140,7 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, pad: int = 0) -> np
     col = np.empty((n, out_h, out_w, kh, kw, c), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            col[:, :, :, i, j, :] = img[:, i:i + stride * out_h:stride, j:j + stride * out_w:stride, :]
+            col[:, :, :, i, j, :] = img[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :]
     return col.reshape(n * out_h * out_w, kh * kw * c)
 
 
@@ -151,8 +152,8 @@ def col2im(col: np.ndarray, x_shape: tuple, kh: int, kw: int, stride: int = 1, p
     img = np.zeros((n, h + 2 * pad, w + 2 * pad, c), dtype=col.dtype)
     for i in range(kh):
         for j in range(kw):
-            img[:, i:i + stride * out_h:stride, j:j + stride * out_w:stride, :] += col[:, :, :, i, j, :]
-    return img[:, pad:pad + h, pad:pad + w, :]
+            img[:, i : i + stride * out_h : stride, j : j + stride * out_w : stride, :] += col[:, :, :, i, j, :]
+    return img[:, pad : pad + h, pad : pad + w, :]
 
 
 class Convolution:
@@ -239,8 +240,12 @@ class TwoLayerNet:
         """Gaussian weights (std ``weight_init_std``) and zero biases, as NumPy arrays of ``dtype``."""
         k1, k2 = jax.random.split(key)
         normal = lambda k, shape: self.weight_init_std * np.asarray(jax.random.normal(k, shape), dtype)
-        return {"W1": normal(k1, (self.input_size, self.hidden_size)), "b1": np.zeros(self.hidden_size, dtype),
-                "W2": normal(k2, (self.hidden_size, self.output_size)), "b2": np.zeros(self.output_size, dtype)}
+        return {
+            "W1": normal(k1, (self.input_size, self.hidden_size)),
+            "b1": np.zeros(self.hidden_size, dtype),
+            "W2": normal(k2, (self.hidden_size, self.output_size)),
+            "b2": np.zeros(self.output_size, dtype),
+        }
 
     def _forward(self, params, x):
         act = ACTIVATIONS[self.activation]
@@ -283,9 +288,21 @@ class TwoLayerNet:
         return jax.grad(self.loss)(params, x, t)
 
 
-def train_book_loop(net: TwoLayerNet, params: dict, x_train, t_train, *, iters: int = 10000,
-                    batch_size: int = 100, learning_rate: float = 0.1, gradient: str = "backprop",
-                    seed: int = 0, eval_every: int | None = None, x_test=None, t_test=None) -> tuple[dict, dict]:
+def train_book_loop(
+    net: TwoLayerNet,
+    params: dict,
+    x_train,
+    t_train,
+    *,
+    iters: int = 10000,
+    batch_size: int = 100,
+    learning_rate: float = 0.1,
+    gradient: str = "backprop",
+    seed: int = 0,
+    eval_every: int | None = None,
+    x_test=None,
+    t_test=None,
+) -> tuple[dict, dict]:
     """The book's training loop (train_neuralnet.py): random mini-batches, plain SGD, loss every step.
 
     Arguments:

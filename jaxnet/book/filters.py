@@ -4,6 +4,7 @@ A convolution filter responds most where a patch looks like it: with both the
 patch and the filter scaled to unit length, each output is their cosine
 similarity (1 for a perfect match).
 """
+
 from __future__ import annotations
 
 import jax
@@ -16,9 +17,18 @@ EMBOSS = jnp.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], jnp.float32)
 KERNELS = {"sharpen": SHARPEN, "edge": EDGE, "box_blur": BOX_BLUR, "emboss": EMBOSS}
 
 #: The seed's 7x7 example image and its horizontal-stroke filter (similarity 0.852 at row 1, column 1).
-IMAGE_EXAMPLE = jnp.array([[0, 0, 0, 0, 0, 0, 0], [0, 1, 1, 1, 0, 0.5, 0], [0, 0.5, 0.5, 0, 0.5, 0, 0],
-                           [0, 0, 0, 1, 1, 1, 0], [0, 1, 0.5, 0.5, 0.5, 0.5, 0], [0, 0, 1, 0, 1, 0, 0],
-                           [0, 0, 0, 0, 0, 0, 0]], jnp.float32)
+IMAGE_EXAMPLE = jnp.array(
+    [
+        [0, 0, 0, 0, 0, 0, 0],
+        [0, 1, 1, 1, 0, 0.5, 0],
+        [0, 0.5, 0.5, 0, 0.5, 0, 0],
+        [0, 0, 0, 1, 1, 1, 0],
+        [0, 1, 0.5, 0.5, 0.5, 0.5, 0],
+        [0, 0, 1, 0, 1, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0],
+    ],
+    jnp.float32,
+)
 FILTER_EXAMPLE = jnp.array([[1, 1, 1], [0.5, 0.5, 0.5], [0, 0, 0]], jnp.float32)
 
 

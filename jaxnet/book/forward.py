@@ -1,4 +1,5 @@
 """The book's three-layer forward pass (chapter 3): ``init_network`` and ``forward``."""
+
 from __future__ import annotations
 
 import jax.numpy as jnp
@@ -9,9 +10,12 @@ from jaxnet.activations import identity, sigmoid
 def init_network() -> dict:
     """The book's hand-set weights: W1 (2x3), W2 (3x2), W3 (2x2) and their biases."""
     return {
-        "W1": jnp.array([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]), "b1": jnp.array([0.1, 0.2, 0.3]),
-        "W2": jnp.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]), "b2": jnp.array([0.1, 0.2]),
-        "W3": jnp.array([[0.1, 0.3], [0.2, 0.4]]), "b3": jnp.array([0.1, 0.2]),
+        "W1": jnp.array([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]),
+        "b1": jnp.array([0.1, 0.2, 0.3]),
+        "W2": jnp.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]),
+        "b2": jnp.array([0.1, 0.2]),
+        "W3": jnp.array([[0.1, 0.3], [0.2, 0.4]]),
+        "b3": jnp.array([0.1, 0.2]),
     }
 
 

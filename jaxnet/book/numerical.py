@@ -3,6 +3,7 @@
 Slow on purpose: one pair of function evaluations per parameter, which is the
 cost that backpropagation removes (``python -m benchmarks.grad_speed`` measures it).
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -25,8 +26,9 @@ def numerical_diff(f: Callable[[float], float], x: float, h: float = 1e-4) -> fl
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
-def numerical_gradient(f: Callable[[Any], float], params: Any, h: float = 1e-4,
-                       indices: dict[int, np.ndarray] | None = None) -> Any:
+def numerical_gradient(
+    f: Callable[[Any], float], params: Any, h: float = 1e-4, indices: dict[int, np.ndarray] | None = None
+) -> Any:
     """Gradient of a scalar function of a pytree of arrays by central differences.
 
     Each element is nudged by +h and -h in turn (two evaluations of f per element).
@@ -64,8 +66,9 @@ def numerical_gradient(f: Callable[[Any], float], params: Any, h: float = 1e-4,
     return jax.tree.unflatten(treedef, grads)
 
 
-def gradient_descent(f: Callable, init_x, lr: float = 0.01, step_num: int = 100,
-                     grad: Callable | None = None) -> tuple[np.ndarray, np.ndarray]:
+def gradient_descent(
+    f: Callable, init_x, lr: float = 0.01, step_num: int = 100, grad: Callable | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The book's gradient descent: x <- x - lr * grad f(x), ``step_num`` times.
 
     Arguments:

@@ -4,6 +4,7 @@ Gates use the book's hand-picked weights; ``fit`` learns weights with
 w <- w + eta * (y - y_hat) * x (and b <- b + eta * (y - y_hat)), one example at a
 time, for a fixed number of epochs inside one compiled ``lax.scan``.
 """
+
 from __future__ import annotations
 
 import jax

@@ -1,4 +1,5 @@
 """A printed tour of the seeds' examples, each computed by jaxnet (``python -m jaxnet tour``)."""
+
 from __future__ import annotations
 
 import jax
@@ -41,8 +42,10 @@ def run() -> None:
     y = jnp.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0])
     for label in (2, 7):
         t = jax.nn.one_hot(label, 10)
-        print(f"  t={label}: sum squared error {float(losses.sum_squared_error(y, t)):.4f}, "
-              f"cross entropy {float(losses.cross_entropy_error(y, t)):.6f}")
+        print(
+            f"  t={label}: sum squared error {float(losses.sum_squared_error(y, t)):.4f}, "
+            f"cross entropy {float(losses.cross_entropy_error(y, t)):.6f}"
+        )
 
     _section("Numerical gradient and gradient descent on x0^2 + x1^2")
     f = lambda x: x[0] ** 2 + x[1] ** 2
@@ -58,8 +61,10 @@ def run() -> None:
         numeric, manual = net.numerical_gradient(params, x, t), net.gradient(params, x, t)
         auto = net.autodiff_gradient(jax.tree.map(jnp.asarray, params), jnp.asarray(x), jnp.asarray(t))
         for k in params:
-            print(f"  {k}: mean |backprop - numerical| = {np.mean(np.abs(manual[k] - numeric[k])):.2e}, "
-                  f"mean |backprop - jax.grad| = {np.mean(np.abs(manual[k] - np.asarray(auto[k]))):.2e}")
+            print(
+                f"  {k}: mean |backprop - numerical| = {np.mean(np.abs(manual[k] - numeric[k])):.2e}, "
+                f"mean |backprop - jax.grad| = {np.mean(np.abs(manual[k] - np.asarray(auto[k]))):.2e}"
+            )
 
     _section("Convolution as similarity: normalized 3x3 patches against a normalized filter")
     print(np.round(np.asarray(similarity_map(IMAGE_EXAMPLE, FILTER_EXAMPLE)), 3))

@@ -14,6 +14,7 @@ the datasets ``layers/<name>/vars/0, 1, ...`` (kernel, then bias), where ``<name
 is the layer class in snake case, numbered from the second of a class on
 (``dense``, ``dense_1``; Keras does not use the layers' own names there).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -32,8 +33,9 @@ from jaxnet import model as model_lib
 from jaxnet._src.atomic import atomic_path
 
 #: Activations whose Keras 3 definition is jaxnet's too (so a saved model predicts the same in Keras).
-ACTIVATIONS = frozenset({"linear", "relu", "sigmoid", "softmax", "tanh", "elu", "selu", "softplus", "swish", "silu",
-                         "log_softmax"})
+ACTIVATIONS = frozenset(
+    {"linear", "relu", "sigmoid", "softmax", "tanh", "elu", "selu", "softplus", "swish", "silu", "log_softmax"}
+)
 _POOL_FIELDS = ("pool_size", "strides", "padding")
 #: jaxnet class -> (Keras class name, the fields both share).
 _LAYERS = {
@@ -52,8 +54,9 @@ def _h5py():
     try:
         import h5py
     except ImportError as err:  # an optional dependency: only the .keras format needs it
-        raise ImportError("saving or loading a .keras file needs h5py (pip install h5py); "
-                          "or save as .npz, jaxnet's own format") from err
+        raise ImportError(
+            "saving or loading a .keras file needs h5py (pip install h5py); or save as .npz, jaxnet's own format"
+        ) from err
     return h5py
 
 
@@ -77,8 +80,10 @@ def _weight_paths(class_names: list[str]) -> list[str]:
 def _layer_config(layer: jl.Layer, name: str) -> dict:
     cls = type(layer)
     if cls not in _LAYERS:
-        raise ValueError(f"cannot write a {cls.__name__} layer to a .keras file (supported: "
-                         f"{', '.join(c.__name__ for c in _LAYERS)}); save as .npz, jaxnet's own format")
+        raise ValueError(
+            f"cannot write a {cls.__name__} layer to a .keras file (supported: "
+            f"{', '.join(c.__name__ for c in _LAYERS)}); save as .npz, jaxnet's own format"
+        )
     keras_name, fields = _LAYERS[cls]
     config: dict[str, Any] = {"name": name, "trainable": True, "dtype": "float32"}
     for f in fields:
@@ -86,8 +91,10 @@ def _layer_config(layer: jl.Layer, name: str) -> dict:
         if f == "activation":
             value = "linear" if value in (None, "identity") else value
             if value not in ACTIVATIONS:
-                raise ValueError(f"{name}: activation {value!r} cannot be written to a .keras file (Keras 3 "
-                                 f"defines these alike: {', '.join(sorted(ACTIVATIONS))}); save as .npz instead")
+                raise ValueError(
+                    f"{name}: activation {value!r} cannot be written to a .keras file (Keras 3 "
+                    f"defines these alike: {', '.join(sorted(ACTIVATIONS))}); save as .npz instead"
+                )
         elif f in ("kernel_size", "pool_size", "strides"):
             value = value if value is None or isinstance(value, (tuple, list)) else (value, value)
             value = None if value is None else [int(v) for v in value]
@@ -105,8 +112,13 @@ def _layer_weights(layer: jl.Layer, params: dict) -> list[np.ndarray]:
     return [np.asarray(params[k]) for k in ("w", "b") if k in params]  # Keras' order: kernel, bias
 
 
-def write(path: str | os.PathLike, network: model_lib.Sequential, input_shape: tuple, params: dict,
-          jaxnet_meta: dict | None = None) -> pathlib.Path:
+def write(
+    path: str | os.PathLike,
+    network: model_lib.Sequential,
+    input_shape: tuple,
+    params: dict,
+    jaxnet_meta: dict | None = None,
+) -> pathlib.Path:
     """Write a ``.keras`` file (atomically) that Keras 3 loads.
 
     Arguments:
@@ -128,12 +140,26 @@ def write(path: str | os.PathLike, network: model_lib.Sequential, input_shape: t
     names = list(network.names)
     layer_configs = [_layer_config(layer, name) for layer, name in zip(network.layers, names)]
     batch_shape = [None, *map(int, input_shape)]
-    config = {"module": "keras", "class_name": "Sequential", "registered_name": None,
-              "config": {"name": network.name or "sequential", "trainable": True, "dtype": "float32",
-                         "layers": [{"module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
-                                     "config": {"batch_shape": batch_shape, "dtype": "float32",
-                                                "name": "input_layer"}}, *layer_configs]},
-              "build_config": {"input_shape": batch_shape}}
+    config = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "registered_name": None,
+        "config": {
+            "name": network.name or "sequential",
+            "trainable": True,
+            "dtype": "float32",
+            "layers": [
+                {
+                    "module": "keras.layers",
+                    "class_name": "InputLayer",
+                    "registered_name": None,
+                    "config": {"batch_shape": batch_shape, "dtype": "float32", "name": "input_layer"},
+                },
+                *layer_configs,
+            ],
+        },
+        "build_config": {"input_shape": batch_shape},
+    }
     weights = io.BytesIO()
     with h5py.File(weights, "w") as h5:
         h5.create_group("vars").attrs["name"] = config["config"]["name"]
@@ -143,8 +169,11 @@ def write(path: str | os.PathLike, network: model_lib.Sequential, input_shape: t
             group.attrs["name"] = name
             for i, array in enumerate(_layer_weights(layer, params[name])):
                 group.create_dataset(str(i), data=array)
-    metadata = {"saved_by": "jaxnet", "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-                "jaxnet": jaxnet_meta or {}}
+    metadata = {
+        "saved_by": "jaxnet",
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+        "jaxnet": jaxnet_meta or {},
+    }
     path = pathlib.Path(path)
     with atomic_path(path, suffix=".keras") as tmp, zipfile.ZipFile(tmp, "w") as zf:
         zf.writestr("metadata.json", json.dumps(metadata))
@@ -156,15 +185,18 @@ def write(path: str | os.PathLike, network: model_lib.Sequential, input_shape: t
 def _from_keras(entry: dict) -> jl.Layer:
     class_name, config = entry.get("class_name"), entry.get("config", {})
     if class_name not in _CLASSES:
-        raise ValueError(f"a .keras file with a {class_name} layer cannot be loaded by jaxnet (supported: "
-                         f"{', '.join(_CLASSES)})")
+        raise ValueError(
+            f"a .keras file with a {class_name} layer cannot be loaded by jaxnet (supported: {', '.join(_CLASSES)})"
+        )
     cls, fields = _CLASSES[class_name]
     kwargs = {f: config[f] for f in fields if f in config}
     if kwargs.get("activation") == "linear" and cls is not jl.Activation:
         kwargs["activation"] = None
     if kwargs.get("activation") not in (None, *ACTIVATIONS):
-        raise ValueError(f"{config.get('name')}: activation {kwargs['activation']!r} is not one jaxnet reads the "
-                         "same way from a .keras file")
+        raise ValueError(
+            f"{config.get('name')}: activation {kwargs['activation']!r} is not one jaxnet reads the "
+            "same way from a .keras file"
+        )
     for f in ("kernel_size", "pool_size", "strides"):
         if isinstance(kwargs.get(f), list):
             kwargs[f] = tuple(kwargs[f])
@@ -187,11 +219,14 @@ def read(path: str | os.PathLike) -> tuple[model_lib.Sequential, tuple, dict, di
             metadata = json.loads(zf.read("metadata.json")) if "metadata.json" in zf.namelist() else {}
             weights = zf.read("model.weights.h5")
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as err:
-        raise ValueError(f"{os.fspath(path)!r} is not a .keras file (a zip of config.json and "
-                         f"model.weights.h5): {err}") from err
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a .keras file (a zip of config.json and model.weights.h5): {err}"
+        ) from err
     if config.get("class_name") != "Sequential":
-        raise ValueError(f"{os.fspath(path)!r} holds a {config.get('class_name')} model; jaxnet reads Sequential "
-                         "models from .keras files")
+        raise ValueError(
+            f"{os.fspath(path)!r} holds a {config.get('class_name')} model; jaxnet reads Sequential "
+            "models from .keras files"
+        )
     entries = config["config"]["layers"]
     input_shape = None
     if entries and entries[0].get("class_name") == "InputLayer":

@@ -10,6 +10,7 @@ architecture), its parameter pytree and the optimizer state. Every method calls
     history = model.fit(x_train, y_train, epochs=5, validation_split=0.2)
     model.evaluate(x_test, y_test); model.save("mnist.npz"); model = jaxnet.load_model("mnist.npz")
 """
+
 from __future__ import annotations
 
 import functools
@@ -90,8 +91,9 @@ class Sequential:
         seed: seed of the PRNG key used to initialise, shuffle and drop out.
     """
 
-    def __init__(self, layers: Sequence[Layer] = (), *, input_shape: tuple | None = None, name: str | None = None,
-                 seed: int = 0):
+    def __init__(
+        self, layers: Sequence[Layer] = (), *, input_shape: tuple | None = None, name: str | None = None, seed: int = 0
+    ):
         layers = list(layers)
         if layers and _is_input(layers[0]):
             input_shape = input_shape or layers.pop(0).shape
@@ -170,8 +172,14 @@ class Sequential:
         """The number of parameters (scalars) of the model."""
         return summary.count_params(summary.param_shapes(self.network, self._shape("count_params")))
 
-    def compile(self, optimizer: str | optax.GradientTransformation = "rmsprop", loss="mse",
-                metrics: Sequence = (), learning_rate=None, weighted_metrics: Sequence = ()) -> None:
+    def compile(
+        self,
+        optimizer: str | optax.GradientTransformation = "rmsprop",
+        loss="mse",
+        metrics: Sequence = (),
+        learning_rate=None,
+        weighted_metrics: Sequence = (),
+    ) -> None:
         """Choose the optimizer (a name or an Optax transformation), the loss and the metrics.
 
         ``metrics`` are not weighted by ``fit``'s / ``evaluate``'s sample weights; ``weighted_metrics`` are (Keras 3).
@@ -183,8 +191,13 @@ class Sequential:
         optimizers.get(optimizer, learning_rate)  # fail now for an unknown name
         weighted_metrics = [weighted_metrics] if isinstance(weighted_metrics, str) else list(weighted_metrics)
         train.training_loss(loss), train.metric_functions(self._metrics(metrics), self._metrics(weighted_metrics))
-        self._compiled = {"optimizer": optimizer, "loss": loss, "metrics": list(metrics),
-                          "learning_rate": learning_rate, "weighted_metrics": weighted_metrics}
+        self._compiled = {
+            "optimizer": optimizer,
+            "loss": loss,
+            "metrics": list(metrics),
+            "learning_rate": learning_rate,
+            "weighted_metrics": weighted_metrics,
+        }
         self.opt_state = None
 
     @staticmethod
@@ -196,9 +209,22 @@ class Sequential:
             raise ValueError(f"call compile(optimizer=..., loss=...) before {what}")
         return self._compiled
 
-    def fit(self, x, y, *, epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0,
-            validation_data=None, callbacks: Sequence = (), shuffle: bool = True, verbose="auto",
-            initial_epoch: int = 0, sample_weight=None, class_weight=None) -> train.History:
+    def fit(
+        self,
+        x,
+        y,
+        *,
+        epochs: int = 1,
+        batch_size: int = 32,
+        validation_split: float = 0.0,
+        validation_data=None,
+        callbacks: Sequence = (),
+        shuffle: bool = True,
+        verbose="auto",
+        initial_epoch: int = 0,
+        sample_weight=None,
+        class_weight=None,
+    ) -> train.History:
         """Train (see ``jaxnet.train.fit``); repeated calls continue with the same optimizer state.
 
         ``sample_weight`` (one weight per example) or ``class_weight`` (``{class: weight}``) weigh the loss
@@ -216,13 +242,29 @@ class Sequential:
         keep = _KeepLatest(self.params, self.opt_state)
         try:
             self.params, history = train.fit(
-                self.network, self.params, x, y, loss=config["loss"], optimizer=config["optimizer"],
-                learning_rate=config["learning_rate"], metrics=self._metrics(config["metrics"]), epochs=epochs,
-                batch_size=batch_size, validation_split=validation_split, validation_data=validation_data,
-                shuffle=shuffle, key=self._next_key(), callbacks=[*callbacks, keep], verbose=verbose,
-                opt_state=self.opt_state, initial_epoch=initial_epoch,
-                save_fn=lambda path, p, s, e: self._save(path, p, s, e), sample_weight=sample_weight,
-                class_weight=class_weight, weighted_metrics=self._metrics(config.get("weighted_metrics", ())))
+                self.network,
+                self.params,
+                x,
+                y,
+                loss=config["loss"],
+                optimizer=config["optimizer"],
+                learning_rate=config["learning_rate"],
+                metrics=self._metrics(config["metrics"]),
+                epochs=epochs,
+                batch_size=batch_size,
+                validation_split=validation_split,
+                validation_data=validation_data,
+                shuffle=shuffle,
+                key=self._next_key(),
+                callbacks=[*callbacks, keep],
+                verbose=verbose,
+                opt_state=self.opt_state,
+                initial_epoch=initial_epoch,
+                save_fn=lambda path, p, s, e: self._save(path, p, s, e),
+                sample_weight=sample_weight,
+                class_weight=class_weight,
+                weighted_metrics=self._metrics(config.get("weighted_metrics", ())),
+            )
         except BaseException:
             # train.fit returns the weights only at the end: keep what the finished epochs learned
             self.params, self.opt_state = keep.params, keep.opt_state
@@ -253,10 +295,17 @@ class Sequential:
         """
         del verbose
         config = self._require_compiled("evaluate")
-        result = train.evaluate(self.network, self._built("evaluate"), x, y, loss=config["loss"],
-                                metrics=self._metrics(config["metrics"]), batch_size=batch_size,
-                                sample_weight=sample_weight,
-                                weighted_metrics=self._metrics(config.get("weighted_metrics", ())))
+        result = train.evaluate(
+            self.network,
+            self._built("evaluate"),
+            x,
+            y,
+            loss=config["loss"],
+            metrics=self._metrics(config["metrics"]),
+            batch_size=batch_size,
+            sample_weight=sample_weight,
+            weighted_metrics=self._metrics(config.get("weighted_metrics", ())),
+        )
         return result if return_dict else self._as_keras_result(result)
 
     @staticmethod
@@ -308,10 +357,15 @@ class Sequential:
 
     def _save(self, path, params, opt_state, epoch=None) -> os.PathLike:
         if pathlib.Path(path).suffix == ".keras":
-            return _keras_format.write(path, self.network, self.input_shape, params,
-                                       {"compile": self._compile_meta(), "epoch": epoch})
-        meta = {"architecture": serialize.to_config(self.network), "input_shape": list(self.input_shape),
-                "compile": self._compile_meta(), "epoch": epoch}
+            return _keras_format.write(
+                path, self.network, self.input_shape, params, {"compile": self._compile_meta(), "epoch": epoch}
+            )
+        meta = {
+            "architecture": serialize.to_config(self.network),
+            "input_shape": list(self.input_shape),
+            "compile": self._compile_meta(),
+            "epoch": epoch,
+        }
         trees = {"params": params}
         if opt_state is not None:
             trees["opt_state"] = opt_state
@@ -332,17 +386,23 @@ class Sequential:
             The path written.
         """
         if pathlib.Path(path).suffix.lower() in H5_SUFFIXES:
-            warnings.warn(f"{os.fspath(path)!r}: jaxnet writes its own .npz format under this name, not Keras' "
-                          "legacy HDF5; jaxnet.keras.models.load_model reads it back (Keras does not). "
-                          "Save as .keras for a file that Keras 3 loads too.", UserWarning, stacklevel=2)
+            warnings.warn(
+                f"{os.fspath(path)!r}: jaxnet writes its own .npz format under this name, not Keras' "
+                "legacy HDF5; jaxnet.keras.models.load_model reads it back (Keras does not). "
+                "Save as .keras for a file that Keras 3 loads too.",
+                UserWarning,
+                stacklevel=2,
+            )
         return self._save(path, self._built("save"), self.opt_state)
 
 
 def _json_rate(rate):
     if rate is None or isinstance(rate, (int, float)):
         return rate
-    raise ValueError("cannot save a model compiled with a learning-rate schedule function; "
-                     "save the weights with jaxnet.checkpoint instead")
+    raise ValueError(
+        "cannot save a model compiled with a learning-rate schedule function; "
+        "save the weights with jaxnet.checkpoint instead"
+    )
 
 
 def _saved_model(path, meta: dict) -> tuple[Layer, Any, Any]:
@@ -354,24 +414,28 @@ def _saved_model(path, meta: dict) -> tuple[Layer, Any, Any]:
     try:
         network = serialize.from_config(meta["architecture"])
     except (ValueError, TypeError, KeyError, RecursionError) as err:
-        raise checkpoint.CheckpointError(f"{os.fspath(path)!r} has an architecture that cannot be rebuilt: "
-                                         f"{err}") from None
+        raise checkpoint.CheckpointError(
+            f"{os.fspath(path)!r} has an architecture that cannot be rebuilt: {err}"
+        ) from None
     if isinstance(network, functional.Functional):
         shape: Any = network._input_shapes()  # a functional model's Input layers carry their shapes
     else:
         if not isinstance(network, model_lib.Sequential):
-            raise checkpoint.CheckpointError(f"{os.fspath(path)!r} holds a {type(network).__name__}, not a "
-                                             "Sequential or functional Model")
+            raise checkpoint.CheckpointError(
+                f"{os.fspath(path)!r} holds a {type(network).__name__}, not a Sequential or functional Model"
+            )
         shape = meta.get("input_shape")
         if not isinstance(shape, list) or not all(isinstance(d, int) and d > 0 for d in shape):
-            raise checkpoint.CheckpointError(f"{os.fspath(path)!r} has a malformed input shape {shape!r} in its "
-                                             "metadata")
+            raise checkpoint.CheckpointError(
+                f"{os.fspath(path)!r} has a malformed input shape {shape!r} in its metadata"
+            )
         shape = tuple(shape)
     try:
         template = jax.eval_shape(lambda k: network.init(k, shape), jax.random.key(0))
     except (ValueError, TypeError) as err:
-        raise checkpoint.CheckpointError(f"{os.fspath(path)!r} has an architecture that cannot be rebuilt: "
-                                         f"{err}") from None
+        raise checkpoint.CheckpointError(
+            f"{os.fspath(path)!r} has an architecture that cannot be rebuilt: {err}"
+        ) from None
     return network, shape, template
 
 
@@ -398,8 +462,9 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
     else:
         meta = checkpoint.read_metadata(path)
         if "architecture" not in meta:
-            raise checkpoint.CheckpointError(f"{os.fspath(path)!r} holds weights but no architecture: "
-                                             "it was not written by Sequential.save")
+            raise checkpoint.CheckpointError(
+                f"{os.fspath(path)!r} holds weights but no architecture: it was not written by Sequential.save"
+            )
         network, input_shape, template = _saved_model(path, meta)
         leaves, meta = checkpoint.load(path, expected={"params": template})  # shapes checked before reading
     if isinstance(network, functional.Functional):
@@ -414,8 +479,10 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
     if config is not None:
         if config["optimizer"] == "custom":
             if optimizer is None:
-                raise ValueError("this model was compiled with an Optax transformation: pass it as "
-                                 "load_model(path, optimizer=...) to restore the optimizer state")
+                raise ValueError(
+                    "this model was compiled with an Optax transformation: pass it as "
+                    "load_model(path, optimizer=...) to restore the optimizer state"
+                )
             config = {**config, "optimizer": optimizer}
         elif isinstance(config["optimizer"], dict):
             config = {**config, "optimizer": keras_optimizers.deserialize(config["optimizer"])}

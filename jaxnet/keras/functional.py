@@ -6,6 +6,7 @@ around a functional graph, plus what several outputs need: a loss per output or 
 ``aux_output_accuracy``). Targets for several outputs are a list or tuple in the order of the
 outputs, or a dict keyed by the names of the output layers.
 """
+
 from __future__ import annotations
 
 import functools
@@ -54,8 +55,11 @@ def _output_metrics(metrics: Sequence | dict, names: list[str], what: str) -> li
     """
     if isinstance(metrics, str):
         metrics = [metrics]
-    per_output = _per_output(metrics, names, what) if isinstance(metrics, dict) or (
-        metrics and all(isinstance(m, (list, tuple)) for m in metrics)) else [list(metrics)] * len(names)
+    per_output = (
+        _per_output(metrics, names, what)
+        if isinstance(metrics, dict) or (metrics and all(isinstance(m, (list, tuple)) for m in metrics))
+        else [list(metrics)] * len(names)
+    )
     fns = []
     for i, (name, output_metrics) in enumerate(zip(names, per_output)):
         for metric in [output_metrics] if isinstance(output_metrics, str) else output_metrics or ():
@@ -74,8 +78,15 @@ class Model(_model.Sequential):
         seed: seed of the PRNG key used to initialise, shuffle and drop out.
     """
 
-    def __init__(self, inputs: Any = None, outputs: Any = None, *, name: str | None = None, seed: int = 0,
-                 network: functional.Functional | None = None):
+    def __init__(
+        self,
+        inputs: Any = None,
+        outputs: Any = None,
+        *,
+        name: str | None = None,
+        seed: int = 0,
+        network: functional.Functional | None = None,
+    ):
         super().__init__(seed=seed)
         self.network = network or functional.Functional(inputs, outputs, name=name)
         shapes = [layer.shape for layer in self.network.input_layers]
@@ -104,8 +115,15 @@ class Model(_model.Sequential):
         del input_shape
         print(self.network.summary())
 
-    def compile(self, optimizer="rmsprop", loss="mse", metrics: Sequence | dict = (), learning_rate=None,
-                loss_weights: Sequence | dict | None = None, weighted_metrics: Sequence | dict = ()) -> None:
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss="mse",
+        metrics: Sequence | dict = (),
+        learning_rate=None,
+        loss_weights: Sequence | dict | None = None,
+        weighted_metrics: Sequence | dict = (),
+    ) -> None:
         """As Keras' compile; for several outputs ``loss``, ``loss_weights`` and ``metrics`` may be given per output.
 
         Arguments:
@@ -116,28 +134,44 @@ class Model(_model.Sequential):
             loss_weights: the weight of each output's loss in the total (a list or a dict); 1 each by default.
             weighted_metrics: metrics that ``fit``'s / ``evaluate``'s sample weights weigh, given as ``metrics``.
         """
-        self._compile_args = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights,
-                              "weighted_metrics": weighted_metrics}
+        self._compile_args = {
+            "loss": loss,
+            "metrics": metrics,
+            "loss_weights": loss_weights,
+            "weighted_metrics": weighted_metrics,
+        }
         if not self._multi_output:
             if loss_weights is not None:
                 weight = _per_output(loss_weights, self.output_names, "loss_weights")[0]
                 base = train.training_loss(loss)
-                loss = _named(lambda p, t, sample_weight=None: weight * base(p, t, sample_weight=sample_weight),
-                              getattr(base, "__name__", "loss"))
+                loss = _named(
+                    lambda p, t, sample_weight=None: weight * base(p, t, sample_weight=sample_weight),
+                    getattr(base, "__name__", "loss"),
+                )
             return super().compile(optimizer, loss, metrics, learning_rate, weighted_metrics)
         names = self.output_names
         losses = [train.training_loss(fn) for fn in _per_output(loss, names, "loss")]
-        weights = [1.0 if w is None else float(w) for w in _per_output(
-            1.0 if loss_weights is None else loss_weights, names, "loss_weights")]
+        weights = [
+            1.0 if w is None else float(w)
+            for w in _per_output(1.0 if loss_weights is None else loss_weights, names, "loss_weights")
+        ]
 
         def total(y_pred, y_true, sample_weight=None):
-            return sum(w * fn(p, t, sample_weight=sample_weight)
-                       for w, fn, p, t in zip(weights, losses, y_pred, y_true))
+            return sum(
+                w * fn(p, t, sample_weight=sample_weight) for w, fn, p, t in zip(weights, losses, y_pred, y_true)
+            )
 
-        logs = [_named(lambda p, t, i=i: _per_example(losses[i])(p[i], t[i]), f"{name}_loss")
-                for i, name in enumerate(names)]
-        super().compile(optimizer, _named(total, "loss"), logs + _output_metrics(metrics, names, "metrics"),
-                        learning_rate, _output_metrics(weighted_metrics, names, "weighted_metrics"))
+        logs = [
+            _named(lambda p, t, i=i: _per_example(losses[i])(p[i], t[i]), f"{name}_loss")
+            for i, name in enumerate(names)
+        ]
+        super().compile(
+            optimizer,
+            _named(total, "loss"),
+            logs + _output_metrics(metrics, names, "metrics"),
+            learning_rate,
+            _output_metrics(weighted_metrics, names, "weighted_metrics"),
+        )
 
     def _compile_config(self) -> dict | None:
         """The arguments ``compile`` was given (its wrapped losses and metrics cannot be saved as JSON)."""
@@ -154,8 +188,10 @@ class Model(_model.Sequential):
                 raise ValueError(f"the targets lack {missing}; give one array per output: {names}")
             return tuple(y[n] for n in names)
         if not isinstance(y, (tuple, list)) or len(y) != len(names):
-            raise ValueError(f"this model has {len(names)} outputs ({', '.join(names)}): give y as a list of "
-                             f"{len(names)} arrays or a dict keyed by those names")
+            raise ValueError(
+                f"this model has {len(names)} outputs ({', '.join(names)}): give y as a list of "
+                f"{len(names)} arrays or a dict keyed by those names"
+            )
         return tuple(y)
 
     def fit(self, x, y, *, validation_data=None, **kwargs) -> train.History:

@@ -4,18 +4,19 @@
 ``kernel_initializer``; the lower-case names (``"he_normal"``) work as strings too. ``seed``, as in
 Keras, makes an initializer draw from that seed instead of the key the layer passes.
 """
+
 from jaxnet import initializers as _init
 from jaxnet.initializers import (
-                                 constant,
-                                 get,
-                                 identity,
-                                 ones,
-                                 orthogonal,
-                                 random_normal,
-                                 random_uniform,
-                                 truncated_normal,
-                                 variance_scaling,
-                                 zeros,
+    constant,
+    get,
+    identity,
+    ones,
+    orthogonal,
+    random_normal,
+    random_uniform,
+    truncated_normal,
+    variance_scaling,
+    zeros,
 )
 
 
@@ -57,8 +58,36 @@ glorot_uniform, glorot_normal = _init.glorot_uniform, _init.glorot_normal
 he_normal, he_uniform = _init.he_normal, _init.he_uniform
 lecun_normal, lecun_uniform = _init.lecun_normal, _init.lecun_uniform
 
-__all__ = ["Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity", "LecunNormal",
-           "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform", "TruncatedNormal",
-           "VarianceScaling", "Zeros", "constant", "get", "glorot_normal", "glorot_uniform", "he_normal",
-           "he_uniform", "identity", "lecun_normal", "lecun_uniform", "ones", "orthogonal", "random_normal",
-           "random_uniform", "truncated_normal", "variance_scaling", "zeros"]
+__all__ = [
+    "Constant",
+    "GlorotNormal",
+    "GlorotUniform",
+    "HeNormal",
+    "HeUniform",
+    "Identity",
+    "LecunNormal",
+    "LecunUniform",
+    "Ones",
+    "Orthogonal",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "VarianceScaling",
+    "Zeros",
+    "constant",
+    "get",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "identity",
+    "lecun_normal",
+    "lecun_uniform",
+    "ones",
+    "orthogonal",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
+    "variance_scaling",
+    "zeros",
+]

@@ -1,4 +1,5 @@
 """``keras.models``: the model classes and ``load_model``."""
+
 from jaxnet.keras._model import Sequential, load_model
 from jaxnet.keras.functional import Model
 

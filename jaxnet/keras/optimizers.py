@@ -12,6 +12,7 @@ it to the corrected ``sqrt(v_hat)``. So Keras' epsilon acts as Optax's
 ``epsilon / sqrt(1 - beta_2**t)``: the steps agree except where ``sqrt(v_hat)`` is
 as small as epsilon (about 1e-7), i.e. approximately.
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,15 +50,17 @@ def _keras_optimizer(optimizer):
         if lr is not None:
             if args or "learning_rate" in kwargs:
                 raise TypeError(f"{optimizer.__name__} got both lr= and learning_rate=; give learning_rate= only")
-            warnings.warn("the `lr` argument is deprecated, use `learning_rate` instead", DeprecationWarning,
-                          stacklevel=2)
+            warnings.warn(
+                "the `lr` argument is deprecated, use `learning_rate` instead", DeprecationWarning, stacklevel=2
+            )
             kwargs["learning_rate"] = lr
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         config = dict(bound.arguments)
         saveable = all(isinstance(v, (int, float, bool)) for v in config.values())
-        return KerasOptimizer(optimizer(*args, **kwargs),
-                              {"class_name": optimizer.__name__, "config": config} if saveable else None)
+        return KerasOptimizer(
+            optimizer(*args, **kwargs), {"class_name": optimizer.__name__, "config": config} if saveable else None
+        )
 
     return build
 
@@ -83,8 +86,9 @@ def SGD(learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False) -> op
 
 
 @_keras_optimizer
-def Adagrad(learning_rate=0.001, initial_accumulator_value: float = 0.1,
-            epsilon: float = 1e-7) -> optax.GradientTransformation:
+def Adagrad(
+    learning_rate=0.001, initial_accumulator_value: float = 0.1, epsilon: float = 1e-7
+) -> optax.GradientTransformation:
     """Adagrad: per-parameter rates shrinking with the sum of squared gradients.
 
     Arguments:
@@ -99,8 +103,9 @@ def Adagrad(learning_rate=0.001, initial_accumulator_value: float = 0.1,
 
 
 @_keras_optimizer
-def RMSprop(learning_rate=0.001, rho: float = 0.9, momentum: float = 0.0,
-            epsilon: float = 1e-7) -> optax.GradientTransformation:
+def RMSprop(
+    learning_rate=0.001, rho: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-7
+) -> optax.GradientTransformation:
     """RMSprop: steps divided by a moving root mean square of the gradients.
 
     Arguments:
@@ -116,8 +121,9 @@ def RMSprop(learning_rate=0.001, rho: float = 0.9, momentum: float = 0.0,
 
 
 @_keras_optimizer
-def Adam(learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-         epsilon: float = 1e-7) -> optax.GradientTransformation:
+def Adam(
+    learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7
+) -> optax.GradientTransformation:
     """Adam: bias-corrected moving averages of the gradients and their squares.
 
     Arguments:

@@ -1,4 +1,5 @@
 """``keras.utils``: ``to_categorical`` and ``plot_model``."""
+
 from __future__ import annotations
 
 import os
@@ -25,9 +26,19 @@ def to_categorical(y, num_classes: int | None = None) -> np.ndarray:
     return rows.reshape(*y.shape, rows.shape[-1])
 
 
-def plot_model(model, to_file: str | os.PathLike = "model.png", show_shapes: bool = False, show_dtype: bool = False,
-               show_layer_names: bool = False, rankdir: str = "TB", expand_nested: bool = False, dpi: int = 200,
-               show_layer_activations: bool = False, input_shape: tuple | None = None, **options):
+def plot_model(
+    model,
+    to_file: str | os.PathLike = "model.png",
+    show_shapes: bool = False,
+    show_dtype: bool = False,
+    show_layer_names: bool = False,
+    rankdir: str = "TB",
+    expand_nested: bool = False,
+    dpi: int = 200,
+    show_layer_activations: bool = False,
+    input_shape: tuple | None = None,
+    **options,
+):
     """Draw a model and write the picture to ``to_file``, with Keras 3's arguments and defaults.
 
     Arguments:
@@ -45,14 +56,26 @@ def plot_model(model, to_file: str | os.PathLike = "model.png", show_shapes: boo
     # imported here: only this function needs the visualizer
     from graphviz_tools import plot_model as draw
     from graphviz_tools import render
+
     network = getattr(model, "network", model)
     input_shape = input_shape or getattr(model, "input_shape", None)
     if input_shape is None:
-        raise ValueError("plot_model needs the input shape: build the model first (fit it, or give its first "
-                         "layer input_shape=...) or pass input_shape=...")
-    graph = draw(network, input_shape, show_shapes=show_shapes, show_dtype=show_dtype,
-                 show_layer_names=show_layer_names, rankdir=rankdir, expand_nested=expand_nested, dpi=dpi,
-                 show_layer_activations=show_layer_activations, **options)
+        raise ValueError(
+            "plot_model needs the input shape: build the model first (fit it, or give its first "
+            "layer input_shape=...) or pass input_shape=..."
+        )
+    graph = draw(
+        network,
+        input_shape,
+        show_shapes=show_shapes,
+        show_dtype=show_dtype,
+        show_layer_names=show_layer_names,
+        rankdir=rankdir,
+        expand_nested=expand_nested,
+        dpi=dpi,
+        show_layer_activations=show_layer_activations,
+        **options,
+    )
     render(graph, to_file)
     return graph
 

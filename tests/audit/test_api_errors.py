@@ -1,5 +1,6 @@
 """Audit, API family: a wrong argument, data type or model call is one clear error naming what was wrong and
 what to pass, raised before anything is compiled or trained."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -45,9 +46,14 @@ def _generator():
 
 
 DATA = [
-    (None, "is None"), (_generator(), "is an iterator"), (iter(list(X)), "is an iterator"),
-    (np.array([["a"] * 4] * 6), "holds <U1 values"), (np.array([[object()] * 4] * 6), "holds object values"),
-    (X.astype(np.complex64), "is complex"), ("abcdef", "is a str"), ([[1.0, 2.0], [1.0]] * 3, "cannot be made into one array"),
+    (None, "is None"),
+    (_generator(), "is an iterator"),
+    (iter(list(X)), "is an iterator"),
+    (np.array([["a"] * 4] * 6), "holds <U1 values"),
+    (np.array([[object()] * 4] * 6), "holds object values"),
+    (X.astype(np.complex64), "is complex"),
+    ("abcdef", "is a str"),
+    ([[1.0, 2.0], [1.0]] * 3, "cannot be made into one array"),
 ]
 
 
@@ -90,10 +96,15 @@ class _CountEpochs(callbacks.Callback):
         self.epochs += 1
 
 
-@pytest.mark.parametrize("filepath,match", [("{val_loss:.2f}.npz", r"names \['val_loss'\]"),
-                                            ("{epoch:02d", "not a valid format string"),
-                                            ("{acc}.npz", r"names \['acc'\]"),
-                                            ("{epoch:s}.npz", "cannot be formatted")])
+@pytest.mark.parametrize(
+    "filepath,match",
+    [
+        ("{val_loss:.2f}.npz", r"names \['val_loss'\]"),
+        ("{epoch:02d", "not a valid format string"),
+        ("{acc}.npz", r"names \['acc'\]"),
+        ("{epoch:s}.npz", "cannot be formatted"),
+    ],
+)
 def test_model_checkpoint_path_is_checked_before_the_first_epoch(tmp_path, filepath, match):
     counter = _CountEpochs()
     with pytest.raises(ValueError, match=match):

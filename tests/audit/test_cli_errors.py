@@ -1,5 +1,6 @@
 """Audit, command-line family: every usage error is one line on stderr and exit status 2, found before any
 training or timing; nothing is half-written."""
+
 import gzip
 import os
 import struct
@@ -78,13 +79,15 @@ def test_train_usage_errors(argv, match, capsys, tmp_path, no_training):
 
 
 def test_validation_split_is_refused_before_the_summary(capsys, tmp_path, no_training):
-    err = _usage_error(jaxnet_cli.main, ["train", "--validation-split", "1.0", "--out", str(tmp_path)], capsys,
-                       "validation-split")
+    err = _usage_error(
+        jaxnet_cli.main, ["train", "--validation-split", "1.0", "--out", str(tmp_path)], capsys, "validation-split"
+    )
     assert "Total params" not in capsys.readouterr().out + err
 
 
-@pytest.mark.parametrize("blocker", ["file as out", "folder as model.npz", "read-only model.npz",
-                                     "read-only folder", "file above out"])
+@pytest.mark.parametrize(
+    "blocker", ["file as out", "folder as model.npz", "read-only model.npz", "read-only folder", "file above out"]
+)
 def test_train_output_location_is_checked_before_training(blocker, capsys, tmp_path, no_training):
     out = tmp_path / "out"
     if blocker == "file as out":
@@ -115,15 +118,22 @@ def test_corrupt_idx_files_are_one_line(corruption, capsys, tmp_path, no_trainin
     good = b"\x00\x00\x08\x03" + struct.pack(">3I", 2, 28, 28) + bytes(2 * 28 * 28)
     for name in MNIST_FILES:
         _idx(tmp_path / name, good if "images" in name else b"\x00\x00\x08\x01" + struct.pack(">I", 2) + bytes(2))
-    payload = {"bad magic": b"\x00\x01\x08\x03" + good[4:], "short header": good[:7],
-               "truncated data": good[:-100], "huge shape": b"\x00\x00\x08\x03" + struct.pack(">3I", 2**32 - 1,
-                                                                                             2**32 - 1, 2**32 - 1)}
+    payload = {
+        "bad magic": b"\x00\x01\x08\x03" + good[4:],
+        "short header": good[:7],
+        "truncated data": good[:-100],
+        "huge shape": b"\x00\x00\x08\x03" + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1),
+    }
     if corruption == "not gzip":
         (tmp_path / MNIST_FILES[0]).write_bytes(b"\x1f\x8b\x08\x00garbage" * 10)
     else:
         _idx(tmp_path / MNIST_FILES[0], payload[corruption])
-    _usage_error(jaxnet_cli.main, ["train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--out",
-                                   str(tmp_path / "o")], capsys, MNIST_FILES[0])
+    _usage_error(
+        jaxnet_cli.main,
+        ["train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")],
+        capsys,
+        MNIST_FILES[0],
+    )
 
 
 GRAPH_CASES = [
@@ -172,8 +182,16 @@ def test_broken_dot_is_one_line(broken, capsys, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("module", [grad_speed, train_speed], ids=["grad_speed", "train_speed"])
-@pytest.mark.parametrize("argv", [["--repeats", "-1"], ["--repeats", "0"], ["--json", "{dir}"],
-                                  ["--json", "{ro}/r.json"], ["--plot", "{file}/x.png"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--repeats", "-1"],
+        ["--repeats", "0"],
+        ["--json", "{dir}"],
+        ["--json", "{ro}/r.json"],
+        ["--plot", "{file}/x.png"],
+    ],
+)
 def test_benchmark_arguments_checked_before_timing(module, argv, capsys, tmp_path, monkeypatch):
     (tmp_path / "file").write_text("x")
     ro = _read_only_folder(tmp_path)
@@ -184,6 +202,10 @@ def test_benchmark_arguments_checked_before_timing(module, argv, capsys, tmp_pat
 
 def test_digits_data_is_untouched_by_a_bad_data_dir_value(capsys, tmp_path, no_training):
     # the audit's case: the folder name was passed to load_digits as test_split
-    _usage_error(jaxnet_cli.main, ["train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")], capsys,
-                 "ships with scikit-learn")
+    _usage_error(
+        jaxnet_cli.main,
+        ["train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")],
+        capsys,
+        "ships with scikit-learn",
+    )
     assert np.asarray(os.listdir(tmp_path)).size == 0

@@ -1,4 +1,5 @@
 """Audit, data-lost family: a run killed with SIGKILL keeps what it logged for every finished epoch."""
+
 import signal
 import struct
 import subprocess
@@ -31,8 +32,8 @@ def _scalars(folder):
     for path in folder.glob("events.out.tfevents.*"):
         data, offset = path.read_bytes(), 0
         while offset + 12 <= len(data):
-            (length,) = struct.unpack("<Q", data[offset:offset + 8])
-            event = event_pb2.Event.FromString(data[offset + 12:offset + 12 + length])
+            (length,) = struct.unpack("<Q", data[offset : offset + 8])
+            event = event_pb2.Event.FromString(data[offset + 12 : offset + 12 + length])
             offset += 12 + length + 4
             found += [(value.tag, event.step) for value in event.summary.value]
     return found

@@ -1,5 +1,6 @@
 """Audit, files family: every writer is atomic, keeps modes, refuses read-only targets and cleans up after
 killed saves; every reader turns a malformed file into one clear error."""
+
 import json
 import os
 import pathlib
@@ -147,6 +148,7 @@ def test_interrupted_block_leaves_nothing(tmp_path):
 
 # --- reading checkpoints ------------------------------------------------------------------------
 
+
 @pytest.fixture
 def model():
     model = keras.Sequential([Dense(3)], input_shape=(4,))
@@ -172,13 +174,16 @@ def _deep(depth):
     return ("[" * depth + "]" * depth).encode()
 
 
-@pytest.mark.parametrize("meta,match", [
-    (b"[1, 2]", "no list of tree names"),
-    (b'{"trees": "params"}', "no list of tree names"),
-    (b"\xff\xfe not utf-8", "not JSON"),
-    (b'{"trees": [', "not JSON"),
-    (_deep(100_000), "nested too deeply|not JSON"),
-])
+@pytest.mark.parametrize(
+    "meta,match",
+    [
+        (b"[1, 2]", "no list of tree names"),
+        (b'{"trees": "params"}', "no list of tree names"),
+        (b"\xff\xfe not utf-8", "not JSON"),
+        (b'{"trees": [', "not JSON"),
+        (_deep(100_000), "nested too deeply|not JSON"),
+    ],
+)
 def test_malformed_metadata(tmp_path, meta, match):
     path = _with_meta(tmp_path / "bad.npz", meta)
     for reader in (load_model, checkpoint.load, checkpoint.read_metadata):
@@ -198,23 +203,30 @@ def _architecture(layers, input_shape=(4,)):
 
 @pytest.mark.parametrize("depth", [3000, 100_000])
 def test_deeply_nested_architecture(tmp_path, depth):
-    meta = ('{"trees": ["params"], "input_shape": [4], "architecture": '
-            + '{"class": "Sequential", "layers": [' * depth + '{"class": "Dense", "config": {"units": 2}}'
-            + "]}" * depth + "}")
+    meta = (
+        '{"trees": ["params"], "input_shape": [4], "architecture": '
+        + '{"class": "Sequential", "layers": [' * depth
+        + '{"class": "Dense", "config": {"units": 2}}'
+        + "]}" * depth
+        + "}"
+    )
     path = _with_meta(tmp_path / "deep.npz", meta.encode())
     with pytest.raises(CheckpointError, match="cannot be rebuilt|nested too deeply"):
         load_model(path)
 
 
-@pytest.mark.parametrize("meta,match", [
-    (_architecture([{"class": "Dense", "config": {"units": 3, "bogus": 1}}]), r"arguments \['bogus'\]"),
-    (_architecture([{"class": "Evil", "config": {}}]), "unknown layer class 'Evil'"),
-    (_architecture([{"class": "Dense"}]), "no argument object"),
-    (_architecture([["Dense"]]), "must be a JSON object"),
-    (_architecture([{"class": "Dense", "config": {"units": 3}}], input_shape=("a",)), "malformed input shape"),
-    (_architecture([{"class": "Dense", "config": {"units": 3}}], input_shape=(-4,)), "malformed input shape"),
-    ({"architecture": {"class": "Sequential", "layers": "Dense"}, "input_shape": [4]}, "must be a list"),
-])
+@pytest.mark.parametrize(
+    "meta,match",
+    [
+        (_architecture([{"class": "Dense", "config": {"units": 3, "bogus": 1}}]), r"arguments \['bogus'\]"),
+        (_architecture([{"class": "Evil", "config": {}}]), "unknown layer class 'Evil'"),
+        (_architecture([{"class": "Dense"}]), "no argument object"),
+        (_architecture([["Dense"]]), "must be a JSON object"),
+        (_architecture([{"class": "Dense", "config": {"units": 3}}], input_shape=("a",)), "malformed input shape"),
+        (_architecture([{"class": "Dense", "config": {"units": 3}}], input_shape=(-4,)), "malformed input shape"),
+        ({"architecture": {"class": "Sequential", "layers": "Dense"}, "input_shape": [4]}, "must be a list"),
+    ],
+)
 def test_architectures_that_cannot_be_rebuilt(tmp_path, meta, match):
     path = checkpoint.save(tmp_path / "m.npz", {"params": {"w": np.ones(3, np.float32)}}, meta)
     with pytest.raises(CheckpointError, match=match):

@@ -1,5 +1,6 @@
 """Audit, numerics family: nothing silently wrong. Non-finite data in any float dtype, fractional or
 out-of-range labels, the wrong label form at any batch size, extreme logits, half-precision divergence."""
+
 import warnings
 
 import jax
@@ -30,8 +31,10 @@ def test_non_finite_data_in_every_float_dtype(classifier, dtype, bad, where, as_
     x, y = np.ones((6, 4), dtype), np.zeros((6, 3), dtype)
     (x if where == "x" else y)[2, 1] = bad
     x, y = (jnp.asarray(x), jnp.asarray(y)) if as_jax else (x, y)
-    for run in (lambda: fit(model, params, x, y, loss="categorical_crossentropy", verbose=0),
-                lambda: evaluate(model, params, x, y, loss="categorical_crossentropy")):
+    for run in (
+        lambda: fit(model, params, x, y, loss="categorical_crossentropy", verbose=0),
+        lambda: evaluate(model, params, x, y, loss="categorical_crossentropy"),
+    ):
         with pytest.raises(ValueError, match=f"{where} contains 1 NaN or infinite values"):
             run()
 
@@ -48,25 +51,42 @@ def test_chunked_count_matches_a_whole_array_count(monkeypatch, shape, order, rn
 
 
 @pytest.mark.parametrize("encode", [datasets.one_hot, keras.utils.to_categorical])
-@pytest.mark.parametrize("labels,match", [
-    ([0.0, 1.7], "whole-number"), ([0.5], "whole-number"), ([np.nan, 1.0], "whole-number"),
-    ([np.inf], "whole-number"), (["a", "b"], "array of <U1"), ([-1, 0], r"in \[0, "), ([0, 3.0000001], "whole"),
-])
+@pytest.mark.parametrize(
+    "labels,match",
+    [
+        ([0.0, 1.7], "whole-number"),
+        ([0.5], "whole-number"),
+        ([np.nan, 1.0], "whole-number"),
+        ([np.inf], "whole-number"),
+        (["a", "b"], "array of <U1"),
+        ([-1, 0], r"in \[0, "),
+        ([0, 3.0000001], "whole"),
+    ],
+)
 def test_encoders_refuse_what_they_would_truncate(encode, labels, match):
     with pytest.raises(ValueError, match=match):
         encode(labels, 4) if "in \\[0" not in match else encode(labels)
 
 
 @pytest.mark.parametrize("encode", [datasets.one_hot, keras.utils.to_categorical])
-@pytest.mark.parametrize("labels", [[0.0, 2.0], np.array([0, 2], np.uint8), [True, False], np.array([0, 2.0],
-                                                                                                  jnp.bfloat16)])
+@pytest.mark.parametrize(
+    "labels", [[0.0, 2.0], np.array([0, 2], np.uint8), [True, False], np.array([0, 2.0], jnp.bfloat16)]
+)
 def test_encoders_take_whole_numbers_of_any_dtype(encode, labels):
     np.testing.assert_array_equal(encode(labels, 3), np.eye(3, dtype=np.float32)[np.asarray(labels, np.int64)])
 
 
 @pytest.mark.parametrize("y", [np.array([[0.1, 0.7, 0.2]]), np.array([0.1, 0.7, 0.2])])
-@pytest.mark.parametrize("t,match", [([3], r"in \[0, 2\]"), ([-1], r"in \[0, 2\]"), ([0.5], "whole-number"),
-                                     ([np.nan], "whole-number"), ([7], "from 7 to 7")])
+@pytest.mark.parametrize(
+    "t,match",
+    [
+        ([3], r"in \[0, 2\]"),
+        ([-1], r"in \[0, 2\]"),
+        ([0.5], "whole-number"),
+        ([np.nan], "whole-number"),
+        ([7], "from 7 to 7"),
+    ],
+)
 def test_book_cross_entropy_refuses_bad_labels(y, t, match):
     with pytest.raises(ValueError, match=match):
         losses.cross_entropy_error(jnp.asarray(y), jnp.asarray(t))
@@ -90,8 +110,9 @@ def test_label_form_is_detected_at_every_batch_size(batch, rng):
         losses.categorical_crossentropy(probs, indices)
     with pytest.raises(ValueError, match="one-hot rows: use categorical_crossentropy"):
         losses.sparse_categorical_crossentropy(probs, rows)
-    np.testing.assert_allclose(losses.categorical_crossentropy(probs, rows),
-                               losses.sparse_categorical_crossentropy(probs, indices), rtol=1e-6)
+    np.testing.assert_allclose(
+        losses.categorical_crossentropy(probs, rows), losses.sparse_categorical_crossentropy(probs, indices), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("batch", [1, 3, 10])
@@ -111,22 +132,27 @@ def _reference_ce(logits, label):
     return float(np.log(np.sum(np.exp(z - z.max()))) + (z.max() - z[label]))
 
 
-@pytest.mark.parametrize("logits", [[2e38, 0.0], [2e38, -2e38], [3e38, -3e38, 0.0], [2e38, 2e38], [-1e38, 1e38, 0.0],
-                                    [1e4, -1e4], [0.0, 0.0, 0.0]])
+@pytest.mark.parametrize(
+    "logits",
+    [[2e38, 0.0], [2e38, -2e38], [3e38, -3e38, 0.0], [2e38, 2e38], [-1e38, 1e38, 0.0], [1e4, -1e4], [0.0, 0.0, 0.0]],
+)
 def test_from_logits_cross_entropy_is_finite_and_right_at_extreme_logits(logits):
     z = jnp.asarray([logits], jnp.float32)
     label = 0 if logits[0] >= max(logits) else int(np.argmax(logits))  # the loss stays finite in float32
     expected = _reference_ce(logits, label)
     t = jax.nn.one_hot(jnp.array([label]), len(logits))
-    for value in (losses.categorical_crossentropy(z, t, from_logits=True),
-                  losses.sparse_categorical_crossentropy(z, jnp.array([label]), from_logits=True)):
+    for value in (
+        losses.categorical_crossentropy(z, t, from_logits=True),
+        losses.sparse_categorical_crossentropy(z, jnp.array([label]), from_logits=True),
+    ):
         np.testing.assert_allclose(float(value), expected, atol=1e-6)
     grads = jax.grad(lambda v: losses.categorical_crossentropy(v, t, from_logits=True))(z)
     assert bool(jnp.all(jnp.isfinite(grads)))
     optax_value = float(optax.softmax_cross_entropy(z, t)[0])
     if np.isfinite(optax_value):  # where optax is finite, both agree
-        np.testing.assert_allclose(float(losses.categorical_crossentropy(z, t, from_logits=True)), optax_value,
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            float(losses.categorical_crossentropy(z, t, from_logits=True)), optax_value, atol=1e-6
+        )
 
 
 def _half_model(dtype):
@@ -152,8 +178,16 @@ def test_float32_divergence_warns_and_healthy_training_does_not():
         fit(model, params, x, y, optimizer="adam", epochs=2, verbose=0)
     regression = Sequential([Dense(1)])
     with pytest.warns(RuntimeWarning, match="Lower the learning rate"):  # (1e20 w)^2 overflows float32
-        fit(regression, regression.init(KEY, (8,)), np.full((16, 8), 1e20, np.float32), np.zeros(16, np.float32),
-            loss="mse", optimizer="sgd", epochs=2, verbose=0)
+        fit(
+            regression,
+            regression.init(KEY, (8,)),
+            np.full((16, 8), 1e20, np.float32),
+            np.zeros(16, np.float32),
+            loss="mse",
+            optimizer="sgd",
+            epochs=2,
+            verbose=0,
+        )
 
 
 def test_no_divergence_warning_when_terminate_on_nan_stops_the_run():
@@ -162,7 +196,15 @@ def test_no_divergence_warning_when_terminate_on_nan_stops_the_run():
     regression = Sequential([Dense(1)])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        _, history = fit(regression, regression.init(KEY, (8,)), np.full((16, 8), 1e20, np.float32),
-                         np.zeros(16, np.float32), loss="mse", optimizer="sgd", epochs=3, verbose=0,
-                         callbacks=[TerminateOnNaN()])
+        _, history = fit(
+            regression,
+            regression.init(KEY, (8,)),
+            np.full((16, 8), 1e20, np.float32),
+            np.zeros(16, np.float32),
+            loss="mse",
+            optimizer="sgd",
+            epochs=3,
+            verbose=0,
+            callbacks=[TerminateOnNaN()],
+        )
     assert history.stop_reason.startswith("TerminateOnNaN")

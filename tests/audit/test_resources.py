@@ -1,5 +1,6 @@
 """Audit, resources family: putting the data on the device costs at most one copy of it (none when the
 array is 64-byte aligned and the device is the CPU, which then aliases it), never the three copies it took."""
+
 import json
 import subprocess
 import sys
@@ -43,8 +44,9 @@ SCRIPT = textwrap.dedent("""
 
 
 def _measure(rows, layout, calls):
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(rows), layout, calls], capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(rows), layout, calls], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 

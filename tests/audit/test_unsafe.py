@@ -1,4 +1,5 @@
 """Audit, unsafe family: crafted data files and checkpoints never run code and never allocate what they claim."""
+
 import builtins
 import io
 import os
@@ -39,8 +40,10 @@ def _payloads(marker):
         "os.system": _Payload(os.system, f"touch {marker}"),
         "subprocess.call": _Payload(subprocess.call, ["touch", str(marker)]),
         "builtins.exec": _Payload(builtins.exec, f"open({str(marker)!r}, 'w').close()"),
-        "nested in the labels": {b"data": np.zeros((2, 3072), np.uint8),
-                                 b"labels": [0, _Payload(os.system, f"touch {marker}")]},
+        "nested in the labels": {
+            b"data": np.zeros((2, 3072), np.uint8),
+            b"labels": [0, _Payload(os.system, f"touch {marker}")],
+        },
     }
 
 
@@ -57,8 +60,12 @@ def test_cifar_pickle_that_calls_a_function_is_refused_and_not_run(tmp_path, kin
 @pytest.mark.parametrize("protocol", [2, 3, 4, 5])
 def test_real_cifar_batches_of_numpy_arrays_still_load(tmp_path, protocol, rng):
     images = rng.integers(0, 256, size=(2, 3072)).astype(np.uint8)
-    batch = {b"batch_label": b"training batch 1 of 5", b"data": images, b"labels": [7, 3],
-             b"filenames": [b"a.png", b"b.png"]}
+    batch = {
+        b"batch_label": b"training batch 1 of 5",
+        b"data": images,
+        b"labels": [7, 3],
+        b"filenames": [b"a.png", b"b.png"],
+    }
     _cifar_folder(tmp_path, pickle.dumps(batch, protocol=protocol))
     (x, y), _ = datasets.load_cifar10(tmp_path)
     np.testing.assert_array_equal(x[:2], images.reshape(2, 3, 32, 32).transpose(0, 2, 3, 1))
@@ -66,6 +73,7 @@ def test_real_cifar_batches_of_numpy_arrays_still_load(tmp_path, protocol, rng):
 
 
 # --- checkpoints --------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def saved(tmp_path):
@@ -91,9 +99,10 @@ def _replace_member(path, name, data, compress=zipfile.ZIP_STORED):
         for member, content in members.items():
             if member != name:
                 new.writestr(member, content)
-        with new.open(zipfile.ZipInfo(name) if compress == zipfile.ZIP_STORED else _deflated(name), "w",
-                      force_zip64=True) as f:
-            for chunk in ([data] if isinstance(data, bytes) else data):
+        with new.open(
+            zipfile.ZipInfo(name) if compress == zipfile.ZIP_STORED else _deflated(name), "w", force_zip64=True
+        ) as f:
+            for chunk in [data] if isinstance(data, bytes) else data:
                 f.write(chunk)
 
 
@@ -114,7 +123,7 @@ def _zeros_bomb(declared_values):
     chunk = bytes(1 << 24)
     left = declared_values * 4
     while left:
-        yield chunk[:min(left, len(chunk))]
+        yield chunk[: min(left, len(chunk))]
         left -= min(left, len(chunk))
 
 
@@ -141,8 +150,9 @@ def test_header_claiming_more_than_the_file_holds(saved, shape, reader):
         reader(saved)
 
 
-@pytest.mark.parametrize("payload", [np.array([object()], dtype=object), np.array([(1, 2.0)], "i4,f4"),
-                                     np.array(["text"])])
+@pytest.mark.parametrize(
+    "payload", [np.array([object()], dtype=object), np.array([(1, 2.0)], "i4,f4"), np.array(["text"])]
+)
 def test_object_or_text_arrays_refused_without_advice_to_unpickle(saved, payload):
     _replace_member(saved, _kernel(saved), _npy(payload))
     with pytest.raises(CheckpointError, match="numeric arrays only") as info:

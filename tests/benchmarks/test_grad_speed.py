@@ -1,4 +1,5 @@
 """Runs the benchmark's --quick mode and checks the report's structure and agreement figures (no timing limits)."""
+
 import csv
 import json
 import subprocess
@@ -6,21 +7,61 @@ import sys
 
 
 def test_quick_run_writes_every_output(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "benchmarks.grad_speed", "--quick", "--json", str(tmp_path / "r.json"),
-                          "--csv", str(tmp_path / "r.csv"), "--plot", str(tmp_path / "r.png")],
-                         capture_output=True, text=True, check=True).stdout
-    for heading in ["Environment:", "jax=", "isolation=", "Time per gradient", "Ratios", "Per-example gradients",
-                    "Agreement in float64", "compile s", "grad/fwd jit", "DP deltas", "The book's size"]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.grad_speed",
+            "--quick",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--csv",
+            str(tmp_path / "r.csv"),
+            "--plot",
+            str(tmp_path / "r.png"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for heading in [
+        "Environment:",
+        "jax=",
+        "isolation=",
+        "Time per gradient",
+        "Ratios",
+        "Per-example gradients",
+        "Agreement in float64",
+        "compile s",
+        "grad/fwd jit",
+        "DP deltas",
+        "The book's size",
+    ]:
         assert heading in out, heading
     report = json.loads((tmp_path / "r.json").read_text())
     rows = report["rows"]
     assert [r["hidden"] for r in rows] == [10, 50, 200]
     assert [r["params"] for r in rows] == [7_960, 39_760, 159_010]
     for r in rows:
-        for key in ("numerical_s", "manual_s", "jax_grad_eager_s", "jit_grad_s", "jit_compile_s", "forward_numpy_s",
-                    "forward_jit_s", "per_example_vmap_s", "per_example_loop_s", "per_example_norms_vmap_s",
-                    "per_example_norms_loop_s", "per_example_deltas_s", "per_example_norms_deltas_s",
-                    "dp_sgd_optax_vmap_s", "dp_sgd_deltas_s", "manual_cpu_s", "jit_grad_cpu_s"):
+        for key in (
+            "numerical_s",
+            "manual_s",
+            "jax_grad_eager_s",
+            "jit_grad_s",
+            "jit_compile_s",
+            "forward_numpy_s",
+            "forward_jit_s",
+            "per_example_vmap_s",
+            "per_example_loop_s",
+            "per_example_norms_vmap_s",
+            "per_example_norms_loop_s",
+            "per_example_deltas_s",
+            "per_example_norms_deltas_s",
+            "dp_sgd_optax_vmap_s",
+            "dp_sgd_deltas_s",
+            "manual_cpu_s",
+            "jit_grad_cpu_s",
+        ):
             assert r[key] > 0, key
         assert r["numerical_s"] > r["manual_s"]  # two forward passes per parameter against one backward pass
     book = report["agreement"]["book_check"]
@@ -35,6 +76,7 @@ def test_quick_run_writes_every_output(tmp_path):
 
 
 def test_bad_hidden_size_is_rejected():
-    result = subprocess.run([sys.executable, "-m", "benchmarks.grad_speed", "--hidden", "0"], capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.grad_speed", "--hidden", "0"], capture_output=True, text=True
+    )
     assert result.returncode == 2 and "hidden sizes must be positive" in result.stderr

@@ -1,4 +1,5 @@
 """Runs benchmarks.train_speed in --quick mode and checks the report's structure (no timing limits)."""
+
 import json
 import subprocess
 import sys
@@ -12,8 +13,22 @@ from benchmarks.workloads import WORKLOADS
 
 
 def run(tmp_path, *args):
-    return subprocess.run([sys.executable, "-m", "benchmarks.train_speed", "--quick", "--json", str(tmp_path / "r.json"),
-                           "--plot", str(tmp_path / "r.png"), *args], capture_output=True, text=True, check=True)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.train_speed",
+            "--quick",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--plot",
+            str(tmp_path / "r.png"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
 
 def check_block(block, trainers):
@@ -32,16 +47,35 @@ def check_block(block, trainers):
 
 
 def test_quick_mlp_with_jaxnet_and_the_books_numpy(tmp_path):
-    out = run(tmp_path, "--workloads", "mlp", "--trainers", "jaxnet fit", "numpy (book)", "keras 3 fit, spe=32",
-              "--markdown", str(tmp_path / "r.md")).stdout
-    for text in ["GEMM limit", "== mlp: batch 32", "samples/s", "GEMM share", "fastest:", "jaxnet fit", "numpy (book)",
-                 "dense forward"]:
+    out = run(
+        tmp_path,
+        "--workloads",
+        "mlp",
+        "--trainers",
+        "jaxnet fit",
+        "numpy (book)",
+        "keras 3 fit, spe=32",
+        "--markdown",
+        str(tmp_path / "r.md"),
+    ).stdout
+    for text in [
+        "GEMM limit",
+        "== mlp: batch 32",
+        "samples/s",
+        "GEMM share",
+        "fastest:",
+        "jaxnet fit",
+        "numpy (book)",
+        "dense forward",
+    ]:
         assert text in out, text
     report = json.loads((tmp_path / "r.json").read_text())
     check_block(report["workloads"]["mlp"], ["jaxnet fit", "numpy (book)", "keras 3 fit, spe=32"])
     assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = (tmp_path / "r.md").read_text().splitlines()
-    assert table[0] == "| samples/s | seeds' MLP, batch 32 |" and table[2].startswith("| jaxnet fit (fit, threefry keys) | ")
+    assert table[0] == "| samples/s | seeds' MLP, batch 32 |" and table[2].startswith(
+        "| jaxnet fit (fit, threefry keys) | "
+    )
 
 
 @pytest.mark.slow
@@ -54,11 +88,17 @@ def test_quick_everything(tmp_path):
 
 
 def test_verdict_names_the_fastest_and_the_best_peers():
-    rows = {"jaxnet fit": {"samples_per_s": 300.0}, "keras 3 fit, spe=32": {"samples_per_s": 100.0},
-            "flax nnx, scan": {"samples_per_s": 150.0}, "pytorch, fused adam": {"samples_per_s": 60.0},
-            "pytorch, compiled": {"skipped": "torch is not installed"}}
-    assert _verdict(rows) == ("fastest: jaxnet fit, 2.00x the next (flax nnx, scan); jaxnet fit / the best JAX peer "
-                              "(flax nnx, scan) = 2.00x; jaxnet fit / the best PyTorch (pytorch, fused adam) = 5.00x")
+    rows = {
+        "jaxnet fit": {"samples_per_s": 300.0},
+        "keras 3 fit, spe=32": {"samples_per_s": 100.0},
+        "flax nnx, scan": {"samples_per_s": 150.0},
+        "pytorch, fused adam": {"samples_per_s": 60.0},
+        "pytorch, compiled": {"skipped": "torch is not installed"},
+    }
+    assert _verdict(rows) == (
+        "fastest: jaxnet fit, 2.00x the next (flax nnx, scan); jaxnet fit / the best JAX peer "
+        "(flax nnx, scan) = 2.00x; jaxnet fit / the best PyTorch (pytorch, fused adam) = 5.00x"
+    )
 
 
 def test_gemm_shapes_are_the_steps_products():
@@ -72,24 +112,43 @@ def test_gemm_shapes_are_the_steps_products():
 
 def test_limit_takes_the_fastest_library_per_shape():
     shape = lambda seconds, gflops: {"what": "p", "m": 10, "k": 10, "n": 10, "seconds": seconds, "gflops": gflops}
-    got = limit([{"library": "a", "shapes": [shape(2.0, 1.0), shape(1.0, 2.0)]},
-                 {"library": "b", "shapes": [shape(1.0, 2.0), shape(3.0, 0.7)]}, {"library": "c", "skipped": "x"}])
+    got = limit(
+        [
+            {"library": "a", "shapes": [shape(2.0, 1.0), shape(1.0, 2.0)]},
+            {"library": "b", "shapes": [shape(1.0, 2.0), shape(3.0, 0.7)]},
+            {"library": "c", "skipped": "x"},
+        ]
+    )
     assert got["step_s"] == 2.0 and [s["best"] for s in got["shapes"]] == ["b", "a"]
     assert got["gflops"] == 2 * 2000 / 2.0 / 1e9
 
 
 def test_markdown_table_has_a_row_per_trainer_and_the_limit():
-    report = {"workloads": {"mlp": {"batch_size": 32, "gemm_limit": {"step_s": 1e-4}, "trainers": {
-        "jaxnet fit": {"samples_per_s": 3000.0, "config": "fit"},
-        "keras 3 fit, spe=32": {"samples_per_s": 1500.0, "config": "model.fit, steps_per_execution=32"}}}}}
+    report = {
+        "workloads": {
+            "mlp": {
+                "batch_size": 32,
+                "gemm_limit": {"step_s": 1e-4},
+                "trainers": {
+                    "jaxnet fit": {"samples_per_s": 3000.0, "config": "fit"},
+                    "keras 3 fit, spe=32": {"samples_per_s": 1500.0, "config": "model.fit, steps_per_execution=32"},
+                },
+            }
+        }
+    }
     assert format_markdown(report).splitlines() == [
-        "| samples/s | seeds' MLP, batch 32 |", "| --- | ---: |", "| jaxnet fit (fit) | 3,000 |",
+        "| samples/s | seeds' MLP, batch 32 |",
+        "| --- | ---: |",
+        "| jaxnet fit (fit) | 3,000 |",
         "| keras 3 fit, spe=32 (model.fit, steps_per_execution=32) | 1,500 |",
         "| GEMM limit (the step's matrix multiplies only, fastest library per shape) | 320,000 |",
-        "| jaxnet fit / best peer | 2.00x (keras 3 fit, spe=32) |"]
+        "| jaxnet fit / best peer | 2.00x (keras 3 fit, spe=32) |",
+    ]
 
 
-@pytest.mark.parametrize("args", [["--repeats", "-1"], ["--repeats", "0"], ["--json", "."], ["--plot", "README.md/x.png"]])
+@pytest.mark.parametrize(
+    "args", [["--repeats", "-1"], ["--repeats", "0"], ["--json", "."], ["--plot", "README.md/x.png"]]
+)
 def test_bad_arguments_exit_2_before_timing(args, capsys):
     with pytest.raises(SystemExit) as stopped:
         train_speed.main(["--quick", *args])

@@ -20,9 +20,9 @@ def test_reuse_accumulates():
 
 def test_numbers_on_either_side():
     x = Var(2.0)
-    y = 3 - x * 4 + 1 / x - (-x) ** 2 + 10 / (x + 1) - x / 2 + 2 ** x
+    y = 3 - x * 4 + 1 / x - (-x) ** 2 + 10 / (x + 1) - x / 2 + 2**x
     y.backward()
-    f = lambda v: 3 - v * 4 + 1 / v - (-v) ** 2 + 10 / (v + 1) - v / 2 + 2 ** v
+    f = lambda v: 3 - v * 4 + 1 / v - (-v) ** 2 + 10 / (v + 1) - v / 2 + 2**v
     assert float(y.value) == pytest.approx(f(2.0))
     assert float(x.grad) == pytest.approx(float(jax.grad(f)(2.0)))
 
@@ -58,7 +58,9 @@ def test_matmul_mean_relu_log_softmax_with_loss(x64, rng):
     np.testing.assert_allclose(wv.grad, jax.grad(f, argnums=1)(x, w), rtol=1e-10)
     p = Var(np.array([0.5, 2.0]))
     (p.log() * p.sigmoid()).sum().backward()
-    np.testing.assert_allclose(p.grad, jax.grad(lambda v: jnp.sum(jnp.log(v) * jax.nn.sigmoid(v)))(np.array([0.5, 2.0])))
+    np.testing.assert_allclose(
+        p.grad, jax.grad(lambda v: jnp.sum(jnp.log(v) * jax.nn.sigmoid(v)))(np.array([0.5, 2.0]))
+    )
 
 
 def test_zero_grad_and_non_scalar_error():
@@ -94,8 +96,12 @@ BINARY = {
 step = st.one_of(
     st.tuples(st.just("u"), st.sampled_from(sorted(UNARY)), st.integers(0, 50)),
     st.tuples(st.just("b"), st.sampled_from(sorted(BINARY)), st.integers(0, 50), st.integers(0, 50)),
-    st.tuples(st.just("c"), st.sampled_from(sorted(BINARY)), st.integers(0, 50),
-              st.floats(-3, 3, allow_nan=False).filter(lambda c: abs(c) > 1e-3)),
+    st.tuples(
+        st.just("c"),
+        st.sampled_from(sorted(BINARY)),
+        st.integers(0, 50),
+        st.floats(-3, 3, allow_nan=False).filter(lambda c: abs(c) > 1e-3),
+    ),
 )
 
 
@@ -109,12 +115,14 @@ def run_program(program, inputs, lib):
             values.append(BINARY[op[1]](pick(op[2]), pick(op[3])))
         else:
             values.append(BINARY[op[1]](pick(op[2]), op[3]))
-    return sum(values[len(inputs):], 0 * values[0]) if len(values) > len(inputs) else values[0]
+    return sum(values[len(inputs) :], 0 * values[0]) if len(values) > len(inputs) else values[0]
 
 
 @settings(max_examples=60, deadline=None)
-@given(program=st.lists(step, min_size=1, max_size=12),
-       xs=st.lists(st.floats(-2, 2, allow_nan=False).filter(lambda v: abs(v) > 1e-2), min_size=3, max_size=3))
+@given(
+    program=st.lists(step, min_size=1, max_size=12),
+    xs=st.lists(st.floats(-2, 2, allow_nan=False).filter(lambda v: abs(v) > 1e-2), min_size=3, max_size=3),
+)
 def test_random_expressions_match_jax_grad(program, xs):
     with jax.enable_x64(True):
         inputs = [Var(x) for x in xs]

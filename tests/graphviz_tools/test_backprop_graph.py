@@ -1,4 +1,5 @@
 """backprop_graph: the book's picture from JAX's numbers, readable at model size, with the viewer's attributes."""
+
 import math
 import re
 import shutil
@@ -68,7 +69,13 @@ def test_mlp_gradients_are_jax_grads_and_the_picture_is_small(mlp):
             np.testing.assert_allclose(e.cotangent, expected, rtol=1e-5, atol=1e-7)
     assert not any(n.id.startswith("lit") for n in trace.nodes.values())  # literals inside folded nodes are hidden
     labels = {n.label for n in trace.nodes.values()}
-    assert {"categorical_crossentropy", "softmax", "relu", "bernoulli", "where"} <= labels  # one Dropout: its key is not split
+    assert {
+        "categorical_crossentropy",
+        "softmax",
+        "relu",
+        "bernoulli",
+        "where",
+    } <= labels  # one Dropout: its key is not split
     norms = {name: w for name, w, _ in layer_norms(trace)}
     dense = grads["dense"]
     assert norms["dense"] == pytest.approx(math.hypot(np.linalg.norm(dense["w"]), np.linalg.norm(dense["b"])), rel=1e-5)

@@ -30,8 +30,18 @@ def test_example_svg_and_png_files(tmp_path):
 
 @pytest.mark.needs_dot
 def test_jaxpr_and_grad_of_a_module_function(tmp_path):
-    result = run("jaxpr", "jaxnet.losses:mean_squared_error", "--shapes", "4,3", "4,3", "--grad",
-                 "--format", "svg", "--out", str(tmp_path))
+    result = run(
+        "jaxpr",
+        "jaxnet.losses:mean_squared_error",
+        "--shapes",
+        "4,3",
+        "4,3",
+        "--grad",
+        "--format",
+        "svg",
+        "--out",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     svg = (tmp_path / "mean_squared_error_grad.svg").read_text()
     assert ">y_pred<" in svg and 'fill="#d62728"' in svg  # the input, and gradients drawn in red
@@ -41,8 +51,17 @@ def test_jaxpr_and_grad_of_a_module_function(tmp_path):
 def test_backprop_of_a_book_example_and_a_module_function(tmp_path):
     assert run("backprop", "apple_orange", "--format", "svg", "--out", str(tmp_path)).returncode == 0
     assert ">165<" in (tmp_path / "apple_orange_backprop.svg").read_text()  # dOrange_num
-    result = run("backprop", "jaxnet.losses:mean_squared_error", "--shapes", "4,3", "4,3", "--format", "dot",
-                 "--out", str(tmp_path))
+    result = run(
+        "backprop",
+        "jaxnet.losses:mean_squared_error",
+        "--shapes",
+        "4,3",
+        "4,3",
+        "--format",
+        "dot",
+        "--out",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     result = run("backprop", "nope", "--format", "dot")
     assert result.returncode == 2 and "apple_orange" in result.stderr

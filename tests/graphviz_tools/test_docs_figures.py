@@ -1,4 +1,5 @@
 """The README's pictures under docs/graphs/ are current: regenerating their DOT gives the committed DOT."""
+
 import pathlib
 
 import pytest
@@ -13,8 +14,9 @@ def check(stems):
     for stem in stems:
         committed = (DOCS / f"{stem}.dot").read_text()
         fresh = drawers[stem]().source
-        assert docs_figures.comparable(fresh) == docs_figures.comparable(committed), \
+        assert docs_figures.comparable(fresh) == docs_figures.comparable(committed), (
             f"docs/graphs/{stem}.dot is stale: run `make docs-figures` and commit docs/graphs/"
+        )
         assert (DOCS / f"{stem}.png").exists()
 
 

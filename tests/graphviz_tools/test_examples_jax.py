@@ -1,4 +1,5 @@
 """The book's figures drawn from plain JAX carry the same numbers as the Var drawings, edge for edge."""
+
 import numpy as np
 import pytest
 
@@ -23,8 +24,12 @@ def assert_same_edges(expected, actual):
     left = list(actual)
     for value, grad in expected:
         for k, (v, g) in enumerate(left):
-            if np.shape(v) == np.shape(value) and np.allclose(v, value, rtol=1e-5, atol=1e-6) and \
-                    (g is None) == (grad is None) and (grad is None or np.allclose(g, grad, rtol=1e-5, atol=1e-6)):
+            if (
+                np.shape(v) == np.shape(value)
+                and np.allclose(v, value, rtol=1e-5, atol=1e-6)
+                and (g is None) == (grad is None)
+                and (grad is None or np.allclose(g, grad, rtol=1e-5, atol=1e-6))
+            ):
                 del left[k]
                 break
         else:

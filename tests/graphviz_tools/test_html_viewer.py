@@ -3,6 +3,7 @@
 Expected values come from the DOT source (which cluster holds which node), from the Var graph's own
 structure (how many edges carry a gradient) and from NumPy (the book's formulas for the numbers shown).
 """
+
 import re
 import shutil
 
@@ -15,15 +16,19 @@ from graphviz_tools import examples, jaxpr_graph, render, to_digraph
 from jaxnet import zoo
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_browser = pytest.mark.skipif(CHROMIUM is None or shutil.which("dot") is None,
-                                   reason="the browser tests need Chromium and Graphviz's dot: make chromium graphviz "
-                                          "(or: apt-get install chromium graphviz)")
+needs_browser = pytest.mark.skipif(
+    CHROMIUM is None or shutil.which("dot") is None,
+    reason="the browser tests need Chromium and Graphviz's dot: make chromium graphviz "
+    "(or: apt-get install chromium graphviz)",
+)
 
 VISIBLE_GRADIENTS = """() => Array.from(document.querySelectorAll('g.edge text'))
     .filter(t => t.getAttribute('fill') === '#d62728' && getComputedStyle(t).visibility !== 'hidden')
     .map(t => t.textContent)"""
-VISIBLE_NODES = "() => Array.from(document.querySelectorAll('g.node')).filter(n => n.getBoundingClientRect().width > 0)" \
-                ".map(n => n.querySelector('title').textContent)"
+VISIBLE_NODES = (
+    "() => Array.from(document.querySelectorAll('g.node')).filter(n => n.getBoundingClientRect().width > 0)"
+    ".map(n => n.querySelector('title').textContent)"
+)
 
 
 def clusters_of(source: str) -> dict[str, tuple[str, set[str]]]:
@@ -36,7 +41,7 @@ def clusters_of(source: str) -> dict[str, tuple[str, set[str]]]:
             found[stack[-1]] = ["", set()]
         elif line == "}" and stack:
             stack.pop()
-        elif stack and "->" not in line and (match := re.match(r'(\w+) \[', line)):
+        elif stack and "->" not in line and (match := re.match(r"(\w+) \[", line)):
             for name in stack:
                 found[name][1].add(match.group(1))
         elif stack and (match := re.search(r'(?:^|\s)label=(?:"([^"]*)"|(\S+))', line)) and "[" not in line:
@@ -67,15 +72,18 @@ def pages(tmp_path_factory):
     params = model.init(jax.random.key(0), (28, 28))
     mlp = jaxpr_graph(lambda p, x: model.apply(p, x))(params, jnp.ones((2, 28, 28)))
     two_layer, softmax_loss = examples.two_layer(), examples.softmax_loss()
-    return {"two_layer": (render(two_layer, folder / "two_layer.html"), two_layer),
-            "softmax_loss": (render(softmax_loss, folder / "softmax_loss.html"), softmax_loss),
-            "mlp": (render(mlp, folder / "mlp.html"), mlp)}
+    return {
+        "two_layer": (render(two_layer, folder / "two_layer.html"), two_layer),
+        "softmax_loss": (render(softmax_loss, folder / "softmax_loss.html"), softmax_loss),
+        "mlp": (render(mlp, folder / "mlp.html"), mlp),
+    }
 
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: pip install "
-                                                                       "-e '.[dev]'")
+    playwright_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is not installed: pip install -e '.[dev]'"
+    )
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed: make chromium (or apt-get install chromium)")
     with playwright_api.sync_playwright() as playwright:
@@ -121,9 +129,14 @@ def test_every_graph_displays_inline_in_jupyter():
     from IPython.core.formatters import DisplayFormatter
 
     from graphviz_tools import plot_model
+
     formatter = DisplayFormatter()  # what a notebook receives for an expression's value
-    graphs = {"to_digraph": to_digraph(examples.apple()), "plot_model": plot_model(zoo.mlp(), (28, 28)),
-              "jaxpr_graph": jaxpr_graph(jnp.sin)(1.0), "Var": examples.apple()}
+    graphs = {
+        "to_digraph": to_digraph(examples.apple()),
+        "plot_model": plot_model(zoo.mlp(), (28, 28)),
+        "jaxpr_graph": jaxpr_graph(jnp.sin)(1.0),
+        "Var": examples.apple(),
+    }
     for name, graph in graphs.items():
         data, _ = formatter.format(graph)
         assert "<svg" in data["image/svg+xml"], name
@@ -195,8 +208,9 @@ def test_search_highlights_the_matching_nodes(pages, open_page):
     name, (label, members) = next((n, c) for n, c in clusters.items() if c[0].endswith("dense_1"))
     own_label = set(re.findall(r"^\s*(\w+) \[label=\"[^\"]*dense_1", graph.source, re.M))  # p['dense_1']['w'], ...
     page.fill("#search", "dense_1")
-    matched = {page.locator("g.node.match title").nth(i).text_content()
-               for i in range(page.locator("g.node.match").count())}
+    matched = {
+        page.locator("g.node.match title").nth(i).text_content() for i in range(page.locator("g.node.match").count())
+    }
     assert matched == members | own_label and len(own_label) == 2
     assert page.inner_text("#search-count") == f"{len(matched)} nodes"
 

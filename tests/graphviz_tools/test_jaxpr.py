@@ -36,8 +36,21 @@ def mixed(x):
 
 def test_nested_jaxprs_are_clusters():
     source = jaxpr_graph(mixed)(jnp.ones(3)).source
-    for text in ["cluster_", "scope stage1", "jit: <lambda>", "branches[0]", "branches[1]", "scan", "while",
-                 "custom_jvp_call", "custom_vjp_call", "remat", "sin", "exp", "f32[3]"]:
+    for text in [
+        "cluster_",
+        "scope stage1",
+        "jit: <lambda>",
+        "branches[0]",
+        "branches[1]",
+        "scan",
+        "while",
+        "custom_jvp_call",
+        "custom_vjp_call",
+        "remat",
+        "sin",
+        "exp",
+        "f32[3]",
+    ]:
         assert text in source, text
 
 

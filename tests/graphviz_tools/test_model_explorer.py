@@ -1,5 +1,6 @@
 """The Model Explorer export: the JSON graph format its built-in JSON adapter reads, checked by structure, by
 numbers computed with NumPy, and (when the `explorer` extra is installed) by Model Explorer's own dataclasses."""
+
 import json
 
 import jax
@@ -64,8 +65,9 @@ def test_shapes_and_values_match_numpy(mlp_export):
 
 def test_loads_with_model_explorers_own_dataclasses(mlp_export):
     dacite = pytest.importorskip("dacite", reason="Model Explorer is not installed: pip install -e '.[explorer]'")
-    graph_builder = pytest.importorskip("model_explorer.graph_builder",
-                                        reason="Model Explorer is not installed: pip install -e '.[explorer]'")
+    graph_builder = pytest.importorskip(
+        "model_explorer.graph_builder", reason="Model Explorer is not installed: pip install -e '.[explorer]'"
+    )
     data = mlp_export[0]
     collection = dacite.from_dict(graph_builder.GraphCollection, data, config=dacite.Config(strict=True))
     assert len(collection.graphs[0].nodes) == len(data["graphs"][0]["nodes"])

@@ -4,6 +4,7 @@ The expected rows are written as Keras 3's ``plot_model`` words them (keras/src/
 "name (Class)", "Activation: relu", "Input shape: (None, ...)", "Output shape: (None, ...)", "Output dtype:
 float32"), with the shapes worked out by hand from the convolution formula OH = (H - FH) / S + 1.
 """
+
 import re
 import xml.etree.ElementTree as ET
 
@@ -39,28 +40,55 @@ def _boxes(root) -> dict[str, list[str]]:
 
 
 def _cluster_labels(root) -> list[str]:
-    return ["".join(t.itertext()) for g in root.iter(f"{SVG}g") if g.get("class") == "cluster"
-            for t in g.iter(f"{SVG}text")]
+    return [
+        "".join(t.itertext()) for g in root.iter(f"{SVG}g") if g.get("class") == "cluster" for t in g.iter(f"{SVG}text")
+    ]
 
 
 @pytest.mark.needs_dot
 def test_cnn_boxes_read_as_in_keras(tmp_path):
-    boxes = _boxes(_svg(plot_model(zoo.cnn(), (32, 32, 3), show_shapes=True, show_dtype=True,
-                                   show_layer_activations=True), tmp_path))
+    boxes = _boxes(
+        _svg(
+            plot_model(zoo.cnn(), (32, 32, 3), show_shapes=True, show_dtype=True, show_layer_activations=True), tmp_path
+        )
+    )
     conv = lambda size: size - 3 + 1  # noqa: E731  3x3 kernel, stride 1, no padding
-    s1 = conv(32)        # 30
-    s2 = s1 // 2         # 15
-    s3 = conv(s2)        # 13
-    s4 = s3 // 2         # 6
-    s5 = conv(s4)        # 4
+    s1 = conv(32)  # 30
+    s2 = s1 // 2  # 15
+    s3 = conv(s2)  # 13
+    s4 = s3 // 2  # 6
+    s5 = conv(s4)  # 4
     f32 = "Output dtype: float32"
     assert boxes == {
         "input_layer (InputLayer)": ["Output shape: (None, 32, 32, 3)", f32],
-        "conv2d (Conv2D)": ["Activation: relu", "Input shape: (None, 32, 32, 3)", f"Output shape: (None, {s1}, {s1}, 32)", f32],
-        "max_pooling2d (MaxPooling2D)": [f"Input shape: (None, {s1}, {s1}, 32)", f"Output shape: (None, {s2}, {s2}, 32)", f32],
-        "conv2d_1 (Conv2D)": ["Activation: relu", f"Input shape: (None, {s2}, {s2}, 32)", f"Output shape: (None, {s3}, {s3}, 64)", f32],
-        "max_pooling2d_1 (MaxPooling2D)": [f"Input shape: (None, {s3}, {s3}, 64)", f"Output shape: (None, {s4}, {s4}, 64)", f32],
-        "conv2d_2 (Conv2D)": ["Activation: relu", f"Input shape: (None, {s4}, {s4}, 64)", f"Output shape: (None, {s5}, {s5}, 64)", f32],
+        "conv2d (Conv2D)": [
+            "Activation: relu",
+            "Input shape: (None, 32, 32, 3)",
+            f"Output shape: (None, {s1}, {s1}, 32)",
+            f32,
+        ],
+        "max_pooling2d (MaxPooling2D)": [
+            f"Input shape: (None, {s1}, {s1}, 32)",
+            f"Output shape: (None, {s2}, {s2}, 32)",
+            f32,
+        ],
+        "conv2d_1 (Conv2D)": [
+            "Activation: relu",
+            f"Input shape: (None, {s2}, {s2}, 32)",
+            f"Output shape: (None, {s3}, {s3}, 64)",
+            f32,
+        ],
+        "max_pooling2d_1 (MaxPooling2D)": [
+            f"Input shape: (None, {s3}, {s3}, 64)",
+            f"Output shape: (None, {s4}, {s4}, 64)",
+            f32,
+        ],
+        "conv2d_2 (Conv2D)": [
+            "Activation: relu",
+            f"Input shape: (None, {s4}, {s4}, 64)",
+            f"Output shape: (None, {s5}, {s5}, 64)",
+            f32,
+        ],
         "flatten (Flatten)": [f"Input shape: (None, {s5}, {s5}, 64)", f"Output shape: (None, {s5 * s5 * 64})", f32],
         "dense (Dense)": ["Activation: relu", f"Input shape: (None, {s5 * s5 * 64})", "Output shape: (None, 64)", f32],
         "dense_1 (Dense)": ["Activation: softmax", "Input shape: (None, 64)", "Output shape: (None, 10)", f32],
@@ -71,11 +99,26 @@ def test_cnn_boxes_read_as_in_keras(tmp_path):
 def test_keras_defaults_and_options(tmp_path):
     # Keras' defaults: no shapes, no dtype, no activations; one box per layer with its name and class
     boxes = _boxes(_svg(plot_model(zoo.mlp(), (28, 28)), tmp_path))
-    assert boxes == {title: [] for title in ["input_layer (InputLayer)", "flatten (Flatten)", "dense (Dense)",
-                                             "dropout (Dropout)", "dense_1 (Dense)"]}
+    assert boxes == {
+        title: []
+        for title in [
+            "input_layer (InputLayer)",
+            "flatten (Flatten)",
+            "dense (Dense)",
+            "dropout (Dropout)",
+            "dense_1 (Dense)",
+        ]
+    }
     boxes = _box_list(_svg(plot_model(zoo.mlp(), (28, 28), show_layer_names=False, show_params=True), tmp_path))
-    assert sorted(boxes) == sorted([("InputLayer", []), ("Flatten", ["Params: 0"]), ("Dense", ["Params: 100,480"]),
-                                    ("Dropout", ["Params: 0"]), ("Dense", ["Params: 1,290"])])  # 784*128+128, 128*10+10
+    assert sorted(boxes) == sorted(
+        [
+            ("InputLayer", []),
+            ("Flatten", ["Params: 0"]),
+            ("Dense", ["Params: 100,480"]),
+            ("Dropout", ["Params: 0"]),
+            ("Dense", ["Params: 1,290"]),
+        ]
+    )  # 784*128+128, 128*10+10
     assert "rankdir=LR" in plot_model(zoo.mlp(), (28, 28), rankdir="LR").source
     # dpi is the PNG's resolution, as in Keras: twice the dpi, twice the pixels
     widths = {}
@@ -105,12 +148,18 @@ def test_nested_models_are_one_box_unless_expanded(tmp_path):
     assert boxes["concatenate (Concatenate)"] == ["Input shape: [(None, 8), (None, 30)]", "Output shape: (None, 38)"]
     assert boxes["dense (Dense)"] == ["Input shape: (None, 38)", "Output shape: (None, 1)"]
     # what is drawn inside the branch's box is the branch's layers, and nothing else
-    cluster = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "cluster"
-                   and g.find(f"{SVG}title").text == "cluster_branch")
+    cluster = next(
+        g
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "cluster" and g.find(f"{SVG}title").text == "cluster_branch"
+    )
     points = [tuple(map(float, p.split(","))) for p in cluster.find(f"{SVG}polygon").get("points").split()]
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    inside = {"".join(t.itertext()) for t in root.iter(f"{SVG}text")
-              if min(xs) < float(t.get("x")) < max(xs) and min(ys) < float(t.get("y")) < max(ys)}
+    inside = {
+        "".join(t.itertext())
+        for t in root.iter(f"{SVG}text")
+        if min(xs) < float(t.get("x")) < max(xs) and min(ys) < float(t.get("y")) < max(ys)
+    }
     titles_inside = {t for t in inside if t in boxes}
     assert titles_inside == {"branch/deep/dense (Dense)", "branch/deep/dense_1 (Dense)", "branch/wide (Identity)"}
 
@@ -123,8 +172,10 @@ def test_several_inputs(tmp_path):
     boxes = _boxes(root)
     assert boxes["input_layer (InputLayer)"] == ["Output shape: (None, 5)"]
     assert boxes["input_layer_1 (InputLayer)"] == ["Output shape: (None, 6)"]
-    assert boxes["parallel (Parallel)"] == ["Input shape: [(None, 5), (None, 6)]",
-                                            "Output shape: [(None, 5), (None, 30)]"]
+    assert boxes["parallel (Parallel)"] == [
+        "Input shape: [(None, 5), (None, 6)]",
+        "Output shape: [(None, 5), (None, 30)]",
+    ]
     edges = [g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g") if g.get("class") == "edge"]
     assert len(edges) == 4  # two inputs into the parallel box, then concatenate, then dense
     boxes = _boxes(_svg(plot_model(model, ((5,), (6,)), show_shapes=True, expand_nested=True), tmp_path))
@@ -138,9 +189,11 @@ def test_keras_face_plot_model_has_keras_defaults(tmp_path):
     keras.utils.plot_model(model, to_file=tmp_path / "model.svg", show_shapes=True, show_layer_activations=True)
     boxes = _box_list(ET.parse(tmp_path / "model.svg").getroot())
     # Keras' plot_model titles boxes by class unless show_layer_names=True
-    assert sorted(boxes) == [("Dense", ["Activation: linear", "Input shape: (None, 8)", "Output shape: (None, 3)"]),
-                             ("Dense", ["Activation: relu", "Input shape: (None, 4)", "Output shape: (None, 8)"]),
-                             ("InputLayer", ["Output shape: (None, 4)"])]
+    assert sorted(boxes) == [
+        ("Dense", ["Activation: linear", "Input shape: (None, 8)", "Output shape: (None, 3)"]),
+        ("Dense", ["Activation: relu", "Input shape: (None, 4)", "Output shape: (None, 8)"]),
+        ("InputLayer", ["Output shape: (None, 4)"]),
+    ]
     assert keras.utils.plot_model(model, to_file=tmp_path / "m.png").dpi == 200  # Keras' default resolution
 
 
@@ -167,19 +220,29 @@ def test_same_facts_as_keras_3(tmp_path, monkeypatch):
     real_keras = pytest.importorskip("keras", minversion="3", reason="Keras 3 is not installed: make bench-extra")
     visualization = pytest.importorskip("keras.src.utils.model_visualization")
     model = zoo.cnn()
-    ours = _boxes(_svg(plot_model(model, (32, 32, 3), show_shapes=True, show_dtype=True,
-                                  show_layer_activations=True), tmp_path))
+    ours = _boxes(
+        _svg(plot_model(model, (32, 32, 3), show_shapes=True, show_dtype=True, show_layer_activations=True), tmp_path)
+    )
     L = real_keras.layers
-    twins = {"Conv2D": lambda c, name: L.Conv2D(c.filters, c.kernel_size, strides=c.strides, padding=c.padding,
-                                                  activation=c.activation, name=name),
-             "MaxPooling2D": lambda c, name: L.MaxPooling2D(c.pool_size, name=name),
-             "Flatten": lambda c, name: L.Flatten(name=name),
-             "Dense": lambda c, name: L.Dense(c.units, activation=c.activation, name=name)}
+    twins = {
+        "Conv2D": lambda c, name: L.Conv2D(
+            c.filters, c.kernel_size, strides=c.strides, padding=c.padding, activation=c.activation, name=name
+        ),
+        "MaxPooling2D": lambda c, name: L.MaxPooling2D(c.pool_size, name=name),
+        "Flatten": lambda c, name: L.Flatten(name=name),
+        "Dense": lambda c, name: L.Dense(c.units, activation=c.activation, name=name),
+    }
     layers = [twins[type(layer).__name__](layer, name) for name, layer in zip(model.names, model.layers)]
     keras_model = real_keras.Sequential([real_keras.Input((32, 32, 3)), *layers])
     for layer in keras_model.layers:
-        label = visualization.make_layer_label(layer, show_layer_names=True, show_layer_activations=True,
-                                               show_dtype=True, show_shapes=True, show_trainable=False)
+        label = visualization.make_layer_label(
+            layer,
+            show_layer_names=True,
+            show_layer_activations=True,
+            show_dtype=True,
+            show_shapes=True,
+            show_trainable=False,
+        )
         facts = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", label)]
         assert ours[facts[0]] == facts[1:], facts[0]
     assert len(keras_model.layers) == len(ours) - 1 == 8  # every box but the input compared

@@ -61,8 +61,12 @@ def test_digraph_shows_inline_in_jupyter():
 
 def test_cli_without_dot_says_how_to_install(tmp_path):
     env = dict(os.environ, PATH=str(tmp_path))  # no dot on this PATH
-    result = subprocess.run([sys.executable, "-m", "graphviz_tools", "apple", "--format", "png", "--out",
-                             str(tmp_path)], capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "graphviz_tools", "apple", "--format", "png", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode == 2
     assert "Graphviz's 'dot' program is not installed" in result.stderr and "apt-get install graphviz" in result.stderr
     assert "Traceback" not in result.stderr and not list(tmp_path.glob("*.png"))
@@ -70,11 +74,13 @@ def test_cli_without_dot_says_how_to_install(tmp_path):
 
 def _edge_grads(source):
     import re
+
     return re.findall(r'<font color="#d62728">([^<]*)</font>', source)
 
 
 def test_fan_out_edges_carry_their_own_cotangent():
     from graphviz_tools.autograd import Var
+
     x = Var(2.0, name="x")
     y = (x * x + 1).log()
     y.backward()
@@ -93,6 +99,7 @@ def test_fan_out_edges_carry_their_own_cotangent():
 
 def test_backward_twice_does_not_compound():
     from graphviz_tools.autograd import Var
+
     x = Var(2.0)
     y = x * x * x
     y.backward()
@@ -103,6 +110,7 @@ def test_backward_twice_does_not_compound():
 
 def test_drawing_before_backward_has_no_gradients():
     from graphviz_tools.autograd import Var
+
     x = Var(2.0, name="x")
     y = x * 3
     with pytest.warns(UserWarning, match="backward"):
@@ -112,6 +120,7 @@ def test_drawing_before_backward_has_no_gradients():
 
 def test_log_of_non_positive_raises():
     from graphviz_tools.autograd import Var
+
     with pytest.raises(ValueError, match="non-positive"):
         Var(-1.0).log()
 
@@ -122,10 +131,13 @@ def test_rankdir_is_checked_everywhere(draw):
 
     import graphviz_tools
     from jaxnet import zoo
-    calls = {"to_digraph": lambda: to_digraph(examples.apple(), rankdir="XX"),
-             "jaxpr_graph": lambda: graphviz_tools.jaxpr_graph(jnp.sin, rankdir="XX")(1.0),
-             "backprop_graph": lambda: graphviz_tools.backprop_graph(jnp.sin, rankdir="XX")(1.0),
-             "plot_model": lambda: graphviz_tools.plot_model(zoo.mlp(), (28, 28), rankdir="XX")}
+
+    calls = {
+        "to_digraph": lambda: to_digraph(examples.apple(), rankdir="XX"),
+        "jaxpr_graph": lambda: graphviz_tools.jaxpr_graph(jnp.sin, rankdir="XX")(1.0),
+        "backprop_graph": lambda: graphviz_tools.backprop_graph(jnp.sin, rankdir="XX")(1.0),
+        "plot_model": lambda: graphviz_tools.plot_model(zoo.mlp(), (28, 28), rankdir="XX"),
+    }
     with pytest.raises(ValueError, match="TB, LR, BT, RL"):
         calls[draw]()
 
@@ -139,6 +151,7 @@ def test_unknown_collapse_scope_lists_the_known_ones():
     def f(x):
         with jax.named_scope("layer"):
             return jnp.sin(x) * 2
+
     assert "box3d" in graphviz_tools.jaxpr_graph(f, collapse=["layer"])(1.0).source
     with pytest.raises(ValueError, match="known scopes are: layer"):
         graphviz_tools.jaxpr_graph(f, collapse=["layr"])(1.0)
@@ -147,6 +160,7 @@ def test_unknown_collapse_scope_lists_the_known_ones():
 @pytest.mark.needs_dot
 def test_node_budget(tmp_path):
     from graphviz_tools.render import count_nodes
+
     source = to_digraph(examples.apple()).source
     assert count_nodes(source) == 6  # apple, apple_num, ×, tax, ×, the output label
     with pytest.raises(ValueError, match="max_nodes=5"):
@@ -159,6 +173,7 @@ def test_node_budget(tmp_path):
 @pytest.mark.needs_dot
 def test_dot_timeout(tmp_path):
     import graphviz
+
     big = graphviz.Digraph()
     for i in range(1500):
         big.edge(f"n{i}", f"n{(i * 7 + 1) % 1500}")
@@ -176,6 +191,7 @@ def test_var_displays_inline_as_svg():
 
 def test_every_node_has_a_tooltip_and_gradient_edges_are_numbered_backward():
     import re
+
     root = examples.two_layer()
     source = to_digraph(root).source
     nodes = [n for n in re.findall(r"^\t(\w+) \[(.*)\]$", source, re.M) if n[0] not in ("node", "edge")]
@@ -195,6 +211,7 @@ def test_every_node_has_a_tooltip_and_gradient_edges_are_numbered_backward():
 
 def test_tooltips_say_equation_shape_value_and_gradient():
     import re
+
     source = to_digraph(examples.apple()).source
     tips = dict(re.findall(r'^\t(\w+) \[.*tooltip="([^"]*)"', source, re.M))
     assert tips["v2"] == "apple_price = apple × apple_num\\nshape () float64\\nvalue 200\\ngrad 1.1"
@@ -205,9 +222,10 @@ def test_summaries_of_arrays():
     import numpy as np
 
     from graphviz_tools.render import summarize
+
     assert summarize(np.array([1.0, 2.0, 3.0])) == "[1, 2, 3]"
     values = np.arange(12.0).reshape(3, 4)
-    assert summarize(values) == f"min 0, mean 5.5, max 11, norm {np.sqrt((values ** 2).sum()):.4g}"
+    assert summarize(values) == f"min 0, mean 5.5, max 11, norm {np.sqrt((values**2).sum()):.4g}"
 
 
 @pytest.mark.needs_dot

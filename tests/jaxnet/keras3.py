@@ -3,6 +3,7 @@
 Imported by the tests that check ``jaxnet.keras`` against Keras itself; they skip when Keras 3 is
 not installed (it is in the ``dev`` extra).
 """
+
 import os
 
 import numpy as np
@@ -58,8 +59,9 @@ def assert_inference_matches(jax_model, keras_model, x, y=None, rtol=1e-4, atol=
     else:
         np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol)
     if y is not None:
-        np.testing.assert_allclose(jax_model.evaluate(x, y, verbose=0), keras_model.evaluate(x, y, verbose=0),
-                                   rtol=rtol, atol=atol)
+        np.testing.assert_allclose(
+            jax_model.evaluate(x, y, verbose=0), keras_model.evaluate(x, y, verbose=0), rtol=rtol, atol=atol
+        )
 
 
 def table_rows(text: str) -> list[tuple[str, ...]]:

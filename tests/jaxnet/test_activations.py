@@ -53,6 +53,7 @@ def test_closed_forms_against_numpy(rng):
     scale, alpha = 1.0507009873554805, 1.6732632423543772
     np.testing.assert_allclose(A.selu(x), scale * np.where(x > 0, x, alpha * (np.exp(x) - 1)), rtol=1e-5, atol=1e-6)
     from math import erf
+
     np.testing.assert_allclose(A.gelu(x), [0.5 * v * (1 + erf(v / np.sqrt(2))) for v in x], rtol=1e-5, atol=1e-6)
 
 

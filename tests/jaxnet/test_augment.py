@@ -11,8 +11,10 @@ IMAGE = jnp.arange(48.0).reshape(4, 4, 3)
 def test_flip_is_one_of_the_two():
     seen = {tuple(np.asarray(augment.random_flip(k, IMAGE)).ravel()) for k in jax.random.split(KEY, 16)}
     assert seen == {tuple(np.asarray(IMAGE).ravel()), tuple(np.asarray(IMAGE[:, ::-1]).ravel())}
-    vertical = {tuple(np.asarray(augment.random_flip(k, IMAGE, horizontal=False, vertical=True)).ravel())
-                for k in jax.random.split(KEY, 16)}
+    vertical = {
+        tuple(np.asarray(augment.random_flip(k, IMAGE, horizontal=False, vertical=True)).ravel())
+        for k in jax.random.split(KEY, 16)
+    }
     assert tuple(np.asarray(IMAGE[::-1]).ravel()) in vertical
 
 

@@ -33,8 +33,9 @@ def test_relu_sigmoid_affine_backward_match_jax_grad(x64, rng):
     out, mask = Relu.forward(x)
     np.testing.assert_allclose(Relu.backward(mask, dout), jax.vjp(jax.nn.relu, jnp.asarray(x))[1](dout)[0])
     out, cache = Sigmoid.forward(x)
-    np.testing.assert_allclose(Sigmoid.backward(cache, dout), jax.vjp(jax.nn.sigmoid, jnp.asarray(x))[1](dout)[0],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        Sigmoid.backward(cache, dout), jax.vjp(jax.nn.sigmoid, jnp.asarray(x))[1](dout)[0], rtol=1e-12
+    )
     params = {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}
     dy = rng.normal(size=(4, 2))
     _, cache = Affine.forward(params, x)
@@ -84,14 +85,16 @@ def test_two_layer_net_shapes_and_accuracy(rng):
 
 def test_book_loop_learns_digits_by_both_methods(x64):
     from sklearn.datasets import load_digits
+
     digits = load_digits()
     x, t = digits.data / 16.0, digits.target
     net = TwoLayerNet(64, 50, 10)
     params = net.init(jax.random.key(0))
     results = {}
     for method in ("backprop", "autodiff"):
-        trained, history = train_book_loop(net, params, x[:1400], t[:1400], iters=600, batch_size=100,
-                                           learning_rate=0.1, gradient=method)
+        trained, history = train_book_loop(
+            net, params, x[:1400], t[:1400], iters=600, batch_size=100, learning_rate=0.1, gradient=method
+        )
         results[method] = (net.accuracy(trained, x[1400:], t[1400:]), history["loss"])
     assert results["backprop"][0] > 0.85
     assert results["backprop"][0] == results["autodiff"][0]
@@ -140,8 +143,11 @@ def test_float32_parameters_keep_float32_gradients_and_training(labels, rng):
     if labels == "one_hot_float64":
         t = np.eye(4)[t]  # NumPy's default float64
     assert net.loss(params, x, t).dtype == np.float32
-    for grads in (net.gradient(params, x, t), net.numerical_gradient(params, x, t),
-                  net.autodiff_gradient(jax.tree.map(jnp.asarray, params), jnp.asarray(x), jnp.asarray(t))):
+    for grads in (
+        net.gradient(params, x, t),
+        net.numerical_gradient(params, x, t),
+        net.autodiff_gradient(jax.tree.map(jnp.asarray, params), jnp.asarray(x), jnp.asarray(t)),
+    ):
         assert {k: str(v.dtype) for k, v in grads.items()} == {k: "float32" for k in params}
     trained, history = train_book_loop(net, params, x.astype(np.float64), t, iters=3, batch_size=4)
     assert {str(v.dtype) for v in trained.values()} == {"float32"}  # the book's in-place update keeps the dtype

@@ -23,8 +23,18 @@ def test_early_stopping_restores_best_weights(problem):
     model, params, x, y = problem
     stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     # a learning rate this high makes val_loss bounce, so the run stops before 200 epochs
-    trained, history = fit(model, params, x, y, optimizer="sgd", learning_rate=3.0, epochs=200,
-                           validation_split=0.25, callbacks=[stop], verbose=0)
+    trained, history = fit(
+        model,
+        params,
+        x,
+        y,
+        optimizer="sgd",
+        learning_rate=3.0,
+        epochs=200,
+        validation_split=0.25,
+        callbacks=[stop],
+        verbose=0,
+    )
     val = history.history["val_loss"]
     assert len(val) < 200 and stop.stopped_epoch == len(val) - 1
     assert "early stopping" in history.stop_reason
@@ -50,8 +60,11 @@ def test_callbacks_check_their_log_keys_before_training(problem, tmp_path):
     model, params, x, y = problem
     with pytest.raises(ValueError, match="monitors 'val_loss', which this run does not log"):
         EarlyStopping(monitor="val_loss").on_train_begin(_state("loss"))
-    for filepath, message in [("{val_loss}.npz", "names \\['val_loss'\\]"), ("{epoch:xyz}.npz", "cannot be formatted"),
-                              ("{epoch.npz", "not a valid format string")]:
+    for filepath, message in [
+        ("{val_loss}.npz", "names \\['val_loss'\\]"),
+        ("{epoch:xyz}.npz", "cannot be formatted"),
+        ("{epoch.npz", "not a valid format string"),
+    ]:
         with pytest.raises(ValueError, match=message):
             fit(model, params, x, y, epochs=1, callbacks=[ModelCheckpoint(tmp_path / filepath)], verbose=0)
     assert not any(tmp_path.iterdir())  # refused before the first epoch: nothing written
@@ -69,8 +82,16 @@ def test_model_checkpoint_save_best_only(problem, tmp_path):
             if path.exists() and path.stat().st_mtime_ns != before:
                 saved_epochs.append(epoch)
 
-    trained, history = fit(model, params, x, y, epochs=6, validation_split=0.25,
-                           callbacks=[Spy(path, monitor="val_loss", save_best_only=True)], verbose=0)
+    trained, history = fit(
+        model,
+        params,
+        x,
+        y,
+        epochs=6,
+        validation_split=0.25,
+        callbacks=[Spy(path, monitor="val_loss", save_best_only=True)],
+        verbose=0,
+    )
     val = history.history["val_loss"]
     improving = [e for e in range(len(val)) if val[e] == min(val[: e + 1])]
     assert saved_epochs == improving
@@ -86,8 +107,18 @@ def test_terminate_on_nan_keeps_last_good_weights(rng):
     x = rng.normal(size=(64, 4)).astype(np.float32)
     y = x.sum(axis=1, keepdims=True)
     # plain SGD on MSE with far too large a step diverges to inf and then NaN
-    trained, history = fit(model, model.init(KEY, (4,)), x, y, loss="mse", optimizer="sgd", learning_rate=50.0,
-                           epochs=100, callbacks=[TerminateOnNaN()], verbose=0)
+    trained, history = fit(
+        model,
+        model.init(KEY, (4,)),
+        x,
+        y,
+        loss="mse",
+        optimizer="sgd",
+        learning_rate=50.0,
+        epochs=100,
+        callbacks=[TerminateOnNaN()],
+        verbose=0,
+    )
     assert not np.isfinite(history.history["loss"][-1]) and len(history.history["loss"]) < 100
     assert "TerminateOnNaN" in history.stop_reason and "lower learning rate" in history.stop_reason
     assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree.leaves(trained))
@@ -95,8 +126,17 @@ def test_terminate_on_nan_keeps_last_good_weights(rng):
 
 def test_csv_logger(problem, tmp_path):
     model, params, x, y = problem
-    fit(model, params, x, y, metrics=["accuracy"], epochs=3, validation_split=0.2,
-        callbacks=[CSVLogger(tmp_path / "log.csv")], verbose=0)
+    fit(
+        model,
+        params,
+        x,
+        y,
+        metrics=["accuracy"],
+        epochs=3,
+        validation_split=0.2,
+        callbacks=[CSVLogger(tmp_path / "log.csv")],
+        verbose=0,
+    )
     rows = list(csv.DictReader(open(tmp_path / "log.csv")))
     assert [r["epoch"] for r in rows] == ["0", "1", "2"]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
@@ -106,8 +146,17 @@ def test_tensorboard_event_files_read_by_tensorboard(problem, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     model, params, x, y = problem
-    _, history = fit(model, params, x, y, metrics=["accuracy"], epochs=3, validation_split=0.2,
-                     callbacks=[TensorBoard(tmp_path / "logs")], verbose=0)
+    _, history = fit(
+        model,
+        params,
+        x,
+        y,
+        metrics=["accuracy"],
+        epochs=3,
+        validation_split=0.2,
+        callbacks=[TensorBoard(tmp_path / "logs")],
+        verbose=0,
+    )
     train = EventAccumulator(str(tmp_path / "logs" / "train")).Reload()
     val = EventAccumulator(str(tmp_path / "logs" / "validation")).Reload()
     assert {"epoch_loss", "epoch_accuracy"} <= set(train.Tags()["scalars"])

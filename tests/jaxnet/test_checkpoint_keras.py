@@ -49,8 +49,15 @@ def test_save_and_load_predict_identically_and_resume(trained, tmp_path):
 
 
 def test_cnn_architecture_round_trip(tmp_path):
-    model = keras.Sequential([Conv2D(4, (3, 3), padding="same", activation="relu"), MaxPooling2D(2), Flatten(),
-                              Dense(3, activation="softmax")], input_shape=(6, 6, 1))
+    model = keras.Sequential(
+        [
+            Conv2D(4, (3, 3), padding="same", activation="relu"),
+            MaxPooling2D(2),
+            Flatten(),
+            Dense(3, activation="softmax"),
+        ],
+        input_shape=(6, 6, 1),
+    )
     model.save(tmp_path / "cnn")
     again = load_model(tmp_path / "cnn.npz")
     assert again.network == model.network
@@ -97,9 +104,18 @@ def test_crashed_save_keeps_the_previous_checkpoint(trained, tmp_path, monkeypat
 
 def test_mismatched_weights_and_uncompiled_use(tmp_path):
     small = keras.Sequential([Dense(2)], input_shape=(3,))
-    path = checkpoint.save(tmp_path / "w.npz", {"params": {"dense": {"w": np.ones((4, 2)), "b": np.ones(2)}}},
-                           {"architecture": {"class": "Sequential", "name": None, "layers": [
-                               {"class": "Dense", "config": {"units": 2, "name": None}}]}, "input_shape": [3]})
+    path = checkpoint.save(
+        tmp_path / "w.npz",
+        {"params": {"dense": {"w": np.ones((4, 2)), "b": np.ones(2)}}},
+        {
+            "architecture": {
+                "class": "Sequential",
+                "name": None,
+                "layers": [{"class": "Dense", "config": {"units": 2, "name": None}}],
+            },
+            "input_shape": [3],
+        },
+    )
     with pytest.raises(CheckpointError, match="does not match the model"):
         load_model(path)
     with pytest.raises(ValueError, match="call compile"):

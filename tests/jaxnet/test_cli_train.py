@@ -16,12 +16,29 @@ def test_help():
 
 
 def test_train_mlp_on_digits_writes_everything(tmp_path):
-    result = run("train", "--model", "mlp", "--dataset", "digits", "--epochs", "3", "--batch-size", "64",
-                 "--optimizer", "adam", "--lr", "0.003", "--out", str(tmp_path))
+    result = run(
+        "train",
+        "--model",
+        "mlp",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "64",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.003",
+        "--out",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     assert "Total params" in result.stdout and "test: loss" in result.stdout and "Epoch 3/3" in result.stderr
     history = json.loads((tmp_path / "history.json").read_text())
-    assert len(history["history"]["loss"]) == 3 and history["test"]["accuracy"] >= 0.85  # a 3-epoch MLP on digits; chance is 0.1
+    assert (
+        len(history["history"]["loss"]) == 3 and history["test"]["accuracy"] >= 0.85
+    )  # a 3-epoch MLP on digits; chance is 0.1
     assert (tmp_path / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "model.npz").stat().st_size > 1000
 

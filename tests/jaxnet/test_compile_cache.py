@@ -1,4 +1,5 @@
 """Repeated fit/evaluate/predict calls reuse their compiled functions (jaxnet.train's cache)."""
+
 import logging
 import time
 
@@ -83,6 +84,7 @@ def test_cache_is_bounded():
 def test_digits_second_fit_is_faster():
     """Prints first vs second fit(epochs=1) time on the digits MLP (the measured numbers)."""
     from jaxnet.datasets import load_digits
+
     (x, y), _ = load_digits()
     model = Sequential([Flatten(), Dense(128, activation="relu"), Dropout(0.2), Dense(10, activation="softmax")])
     params = model.init(jax.random.key(0), x.shape[1:])

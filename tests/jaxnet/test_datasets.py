@@ -25,7 +25,9 @@ def write_idx(path, array):
         f.write(header + array.astype(np.uint8).tobytes())
 
 
-@pytest.mark.parametrize("name,loader", [("mnist", datasets.load_mnist), ("fashion_mnist", datasets.load_fashion_mnist)])
+@pytest.mark.parametrize(
+    "name,loader", [("mnist", datasets.load_mnist), ("fashion_mnist", datasets.load_fashion_mnist)]
+)
 def test_idx_files_load_with_keras_shapes(name, loader, tmp_path, rng):
     images = rng.integers(0, 256, size=(6, 28, 28))
     labels = rng.integers(0, 10, size=6)
@@ -55,12 +57,16 @@ def test_truncated_idx_and_bad_magic(tmp_path):
 
 
 def test_missing_files_say_where_and_from_where(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"mnist: missing train-images-idx3-ubyte.gz.*or mnist.npz in .*"
-                                                r"downloading is off.*storage.googleapis"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"mnist: missing train-images-idx3-ubyte.gz.*or mnist.npz in .*"
+        r"downloading is off.*storage.googleapis",
+    ):
         datasets.load_mnist(tmp_path)
 
 
 # --- Keras' cache layout and downloads ----------------------------------------------------------
+
 
 @pytest.fixture
 def homes(tmp_path, monkeypatch):
@@ -143,8 +149,9 @@ def server(tmp_path):
 
 
 def _serve(monkeypatch, name, origin, digests):
-    monkeypatch.setitem(datasets.SOURCES, name, dataclasses.replace(datasets.SOURCES[name], origin=origin,
-                                                                    sha256=tuple(digests)))
+    monkeypatch.setitem(
+        datasets.SOURCES, name, dataclasses.replace(datasets.SOURCES[name], origin=origin, sha256=tuple(digests))
+    )
 
 
 def _no_partial_files(folder):

@@ -1,4 +1,5 @@
 """Two processes on 127.0.0.1 (JAX's distributed runtime, CPU collectives through gloo) train as one process does."""
+
 import json
 import os
 import socket
@@ -14,7 +15,8 @@ from jaxnet import checkpoint
 
 N = 203  # not a multiple of the batch size nor of the process count: padding and masking are exercised
 
-SCRIPT = textwrap.dedent("""
+SCRIPT = textwrap.dedent(
+    """
     import json, os, sys
     import jax
     import numpy as np
@@ -46,7 +48,9 @@ SCRIPT = textwrap.dedent("""
               "evaluate": evaluate(model, params, x, y, loss="mse", metrics=["mae"]),
               "predict": np.asarray(predict(model, params, x[:7])).tolist(), "devices": jax.device_count()}
     print("RESULT " + json.dumps(result))
-""" % N)
+"""
+    % N
+)
 
 
 def _free_port() -> int:
@@ -58,8 +62,16 @@ def _free_port() -> int:
 def _run(nproc: int, out) -> list[dict]:
     env = dict(os.environ, JAX_PLATFORMS="cpu")
     port = str(_free_port())
-    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, str(nproc), str(pid), port, str(out)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for pid in range(nproc)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, str(nproc), str(pid), port, str(out)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for pid in range(nproc)
+    ]
     results = []
     for proc in procs:
         stdout, stderr = proc.communicate(timeout=240)
@@ -93,7 +105,7 @@ def test_every_example_is_seen_once_per_epoch(runs):
     history = pair[0]["history"]
     epochs = len(history["loss"])
     assert history["seen"] == pytest.approx([ids.mean()] * epochs, rel=1e-6)
-    assert history["seen_squared"] == pytest.approx([(ids ** 2).mean()] * epochs, rel=1e-6)
+    assert history["seen_squared"] == pytest.approx([(ids**2).mean()] * epochs, rel=1e-6)
 
 
 def test_process_zero_writes_and_the_checkpoint_restores_in_one_process(runs):
@@ -106,19 +118,47 @@ def test_process_zero_writes_and_the_checkpoint_restores_in_one_process(runs):
     reference, _ = checkpoint.load(out / "ckpt-1.npz")
     for a, b in zip(leaves["params"], reference["params"]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    assert all(isinstance(leaf, jax.Array) for leaf in jax.tree.leaves(checkpoint.restore(
-        reference["params"], leaves["params"], "parameters")))
+    assert all(
+        isinstance(leaf, jax.Array)
+        for leaf in jax.tree.leaves(checkpoint.restore(reference["params"], leaves["params"], "parameters"))
+    )
 
 
 @pytest.mark.slow
 def test_the_command_line_trains_on_two_processes(tmp_path):
     port = str(_free_port())
     env = dict(os.environ, JAX_PLATFORMS="cpu")
-    procs = [subprocess.Popen([sys.executable, "-m", "jaxnet", "train", "--model", "mlp", "--dataset", "digits",
-                               "--epochs", "2", "--out", str(tmp_path / f"out{pid}"), "--coordinator",
-                               f"127.0.0.1:{port}", "--num-processes", "2", "--process-id", str(pid),
-                               "--cpu-collectives", "gloo"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for pid in range(2)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jaxnet",
+                "train",
+                "--model",
+                "mlp",
+                "--dataset",
+                "digits",
+                "--epochs",
+                "2",
+                "--out",
+                str(tmp_path / f"out{pid}"),
+                "--coordinator",
+                f"127.0.0.1:{port}",
+                "--num-processes",
+                "2",
+                "--process-id",
+                str(pid),
+                "--cpu-collectives",
+                "gloo",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for pid in range(2)
+    ]
     outs = [proc.communicate(timeout=300) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
     tests = [next(line for line in out.splitlines() if line.startswith("test: ")) for out, _ in outs]

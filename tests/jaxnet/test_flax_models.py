@@ -73,8 +73,9 @@ def test_linen_batch_stats_train_as_flax_own_loop_does(digits):
     model = from_linen(module)
     variables = model.init(jax.random.key(0), (64,))
     assert sorted(variables) == ["batch_stats", "params"]
-    trained, _ = fit(model, variables, x, y, optimizer="sgd", learning_rate=0.1, batch_size=32, epochs=2,
-                     shuffle=False, verbose=0)
+    trained, _ = fit(
+        model, variables, x, y, optimizer="sgd", learning_rate=0.1, batch_size=32, epochs=2, shuffle=False, verbose=0
+    )
 
     tx = optax.sgd(0.1)
 
@@ -92,14 +93,13 @@ def test_linen_batch_stats_train_as_flax_own_loop_does(digits):
     opt_state = tx.init(params)
     for _ in range(2):
         for i in range(0, 256, 32):
-            params, stats, opt_state = step(params, stats, opt_state, x[i:i + 32], y[i:i + 32])
+            params, stats, opt_state = step(params, stats, opt_state, x[i : i + 32], y[i : i + 32])
     expected = {"params": params, "batch_stats": stats}
     for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(trained), jax.tree.leaves(expected)):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=5e-5, err_msg=jax.tree_util.keystr(path))
     assert not np.allclose(trained["batch_stats"]["BatchNorm_0"]["mean"], 0.0)  # the statistics moved
     # inference uses the running averages, exactly as Flax's own apply
-    np.testing.assert_allclose(predict(model, trained, x), module.apply(trained, jnp.asarray(x)), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(predict(model, trained, x), module.apply(trained, jnp.asarray(x)), rtol=1e-5, atol=1e-6)
 
 
 def test_nnx_batch_statistics_are_refused_not_left_stale():

@@ -1,4 +1,5 @@
 """Initializers: the statistics of large samples against Keras 3's own initializers, not only shapes."""
+
 import os
 
 import jax
@@ -22,14 +23,31 @@ def _keras():
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("name", ["glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal",
-                                  "lecun_uniform", "random_normal", "random_uniform", "truncated_normal",
-                                  "variance_scaling", "normal", "uniform"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "glorot_uniform",
+        "glorot_normal",
+        "he_normal",
+        "he_uniform",
+        "lecun_normal",
+        "lecun_uniform",
+        "random_normal",
+        "random_uniform",
+        "truncated_normal",
+        "variance_scaling",
+        "normal",
+        "uniform",
+    ],
+)
 def test_statistics_match_keras(name, shape):
     keras = _keras()
     ours = np.asarray(initializers.get(name)(KEY, shape))
-    theirs = np.asarray(keras.initializers.get({"class_name": name, "config": {"seed": 1}})(shape)
-                        if name not in ("normal", "uniform") else keras.initializers.get(name)(shape))
+    theirs = np.asarray(
+        keras.initializers.get({"class_name": name, "config": {"seed": 1}})(shape)
+        if name not in ("normal", "uniform")
+        else keras.initializers.get(name)(shape)
+    )
     assert ours.shape == theirs.shape == shape and ours.dtype == np.float32
     n = ours.size
     assert abs(ours.mean() - theirs.mean()) < 5 * theirs.std() / np.sqrt(n)
@@ -39,9 +57,15 @@ def test_statistics_match_keras(name, shape):
 
 def test_named_variances_and_the_books_normal():
     fan_in, fan_out = 400, 300
-    cases = {"he_normal": np.sqrt(2 / fan_in), "he_uniform": np.sqrt(2 / fan_in), "lecun_uniform": np.sqrt(1 / fan_in),
-             "glorot_normal": np.sqrt(2 / (fan_in + fan_out)), "random_normal": 0.05, "book_normal": 0.01,
-             "truncated_normal": 0.05 * 0.8796}  # Keras' TruncatedNormal redraws beyond 2 sigma, shrinking it
+    cases = {
+        "he_normal": np.sqrt(2 / fan_in),
+        "he_uniform": np.sqrt(2 / fan_in),
+        "lecun_uniform": np.sqrt(1 / fan_in),
+        "glorot_normal": np.sqrt(2 / (fan_in + fan_out)),
+        "random_normal": 0.05,
+        "book_normal": 0.01,
+        "truncated_normal": 0.05 * 0.8796,
+    }  # Keras' TruncatedNormal redraws beyond 2 sigma, shrinking it
     for name, std in cases.items():
         sample = np.asarray(initializers.get(name)(KEY, (fan_in, fan_out)))
         assert sample.std() == pytest.approx(std, rel=0.03), name

@@ -1,5 +1,6 @@
 """The functional API (``keras.Input``, layer calls, ``keras.Model``) against Keras 3 with copied weights,
 and pytrees of inputs through ``jaxnet.fit``."""
+
 import re
 
 import jax
@@ -63,6 +64,7 @@ def test_wide_and_deep_summary_matches_keras(K):
 def _printed(fn) -> str:
     import contextlib
     import io
+
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert fn() is None
@@ -85,18 +87,24 @@ def test_multi_input_multi_output_matches_keras(K, rng):
     y_aux = xb[:, 1:2]
     ours, theirs = _wide_and_deep(keras, "two"), _wide_and_deep(K, "two")
     for model, k in ((ours, keras), (theirs, K)):
-        model.compile(loss=["mse", "mse"], loss_weights=[0.9, 0.1], optimizer=k.optimizers.SGD(learning_rate=0.1),
-                      metrics=[["mae"], ["mae"]])
+        model.compile(
+            loss=["mse", "mse"],
+            loss_weights=[0.9, 0.1],
+            optimizer=k.optimizers.SGD(learning_rate=0.1),
+            metrics=[["mae"], ["mae"]],
+        )
     ours.build(ours.input_shape)
     assert ours.output_names == ["main_output", "aux_output"]
     assert_inference_matches(ours, theirs, (xa, xb), (y_main, y_aux))  # evaluate's list, in Keras' order
     logs = assert_one_step_matches(ours, theirs, (xa, xb), (y_main, y_aux))
     assert set(logs) == {"loss", "main_output_loss", "aux_output_loss", "main_output_mae", "aux_output_mae"}
-    np.testing.assert_allclose(logs["loss"][0], 0.9 * logs["main_output_loss"][0] + 0.1 * logs["aux_output_loss"][0],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        logs["loss"][0], 0.9 * logs["main_output_loss"][0] + 0.1 * logs["aux_output_loss"][0], rtol=1e-5
+    )
     # inputs as a dict keyed by the Input names, targets as a dict keyed by the output layers' names
-    by_name = ours.evaluate({"deep_input": xb, "wide_input": xa}, {"aux_output": y_aux, "main_output": y_main},
-                            return_dict=True)
+    by_name = ours.evaluate(
+        {"deep_input": xb, "wide_input": xa}, {"aux_output": y_aux, "main_output": y_main}, return_dict=True
+    )
     assert by_name["loss"] == pytest.approx(ours.evaluate((xa, xb), (y_main, y_aux))[0])
     predictions = ours.predict([xa, xb])
     assert isinstance(predictions, list) and [p.shape for p in predictions] == [(30, 1), (30, 1)]
@@ -130,16 +138,25 @@ def test_save_and_load_model_predict_the_same(tmp_path, data):
     assert loaded.evaluate(x, y) == pytest.approx(model.evaluate(x, y))
     # several outputs: the per-output losses, weights and metrics are saved as they were given
     two = _wide_and_deep(keras, "two")
-    two.compile(loss=["mse", "mae"], loss_weights={"aux_output": 0.5}, metrics={"aux_output": ["mse"]},
-                optimizer=keras.optimizers.SGD(lr=0.01, momentum=0.9))
+    two.compile(
+        loss=["mse", "mae"],
+        loss_weights={"aux_output": 0.5},
+        metrics={"aux_output": ["mse"]},
+        optimizer=keras.optimizers.SGD(lr=0.01, momentum=0.9),
+    )
     inputs, targets = (x[:, :5], x[:, 2:]), [y, y]
     two.fit(inputs, targets, epochs=1, verbose=0)
     two.save(tmp_path / "two.npz")
     loaded = keras.models.load_model(tmp_path / "two.npz")
     assert loaded.evaluate(inputs, targets, return_dict=True) == pytest.approx(
-        two.evaluate(inputs, targets, return_dict=True))
+        two.evaluate(inputs, targets, return_dict=True)
+    )
     assert loaded.fit(inputs, targets, epochs=1, verbose=0).history.keys() == {
-        "loss", "main_output_loss", "aux_output_loss", "aux_output_mse"}
+        "loss",
+        "main_output_loss",
+        "aux_output_loss",
+        "aux_output_mse",
+    }
 
 
 def test_sequential_and_shared_layers_called_on_tensors(rng):
@@ -166,11 +183,13 @@ def test_functional_is_a_jaxnet_layer_for_fit_and_jaxprs(data):
     params = model.init(jax.random.key(0), (8,))
     jaxpr = str(jax.make_jaxpr(lambda p: model.apply(p, x))(params))
     assert "dot_general" in jaxpr
-    trained, history = train.fit(model, params, x, y, loss="mse", optimizer="sgd", learning_rate=0.05, epochs=5,
-                                 batch_size=8, verbose=0)
+    trained, history = train.fit(
+        model, params, x, y, loss="mse", optimizer="sgd", learning_rate=0.05, epochs=5, batch_size=8, verbose=0
+    )
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert train.evaluate(model, trained, x, y, loss="mse", metrics=[])["loss"] == pytest.approx(
-        float(np.mean((np.asarray(model.apply(trained, x)) - y) ** 2)), rel=1e-5)
+        float(np.mean((np.asarray(model.apply(trained, x)) - y) ** 2)), rel=1e-5
+    )
 
 
 def test_parallel_trains_on_a_tuple_like_keras_two_inputs(K, rng):
@@ -178,13 +197,31 @@ def test_parallel_trains_on_a_tuple_like_keras_two_inputs(K, rng):
     y = (xa.sum(1, keepdims=True) - xb[:, :1]).astype(np.float32)
     network = jaxnet.model.Sequential([jaxnet.model.Parallel([Dense(3), Dense(2)]), Concatenate(), Dense(1)])
     params = network.init(jax.random.key(1), ((4,), (5,)))
-    trained, history = train.fit(network, params, (xa, xb), y, loss="mse", optimizer="sgd", learning_rate=0.1,
-                                 epochs=1, batch_size=24, shuffle=False, verbose=0)
+    trained, history = train.fit(
+        network,
+        params,
+        (xa, xb),
+        y,
+        loss="mse",
+        optimizer="sgd",
+        learning_rate=0.1,
+        epochs=1,
+        batch_size=24,
+        shuffle=False,
+        verbose=0,
+    )
     a, b = K.Input((4,)), K.Input((5,))
     ref = K.Model([a, b], K.layers.Dense(1)(K.layers.concatenate([K.layers.Dense(3)(a), K.layers.Dense(2)(b)])))
-    ref.set_weights([params["parallel"]["dense"]["w"], params["parallel"]["dense"]["b"],
-                     params["parallel"]["dense_1"]["w"], params["parallel"]["dense_1"]["b"],
-                     params["dense"]["w"], params["dense"]["b"]])
+    ref.set_weights(
+        [
+            params["parallel"]["dense"]["w"],
+            params["parallel"]["dense"]["b"],
+            params["parallel"]["dense_1"]["w"],
+            params["parallel"]["dense_1"]["b"],
+            params["dense"]["w"],
+            params["dense"]["b"],
+        ]
+    )
     ref.compile(loss="mse", optimizer=K.optimizers.SGD(learning_rate=0.1))
     expected = ref.fit((xa, xb), y, batch_size=24, epochs=1, shuffle=False, verbose=0).history["loss"]
     np.testing.assert_allclose(history.history["loss"], expected, rtol=1e-5)
@@ -211,12 +248,19 @@ def test_clear_errors():
 def test_plot_model_draws_the_graph():
     pytest.importorskip("graphviz")
     from graphviz_tools import plot_model
+
     model = _wide_and_deep(keras, "two")
     source = plot_model(model.network, model.input_shape).source
     boxes = dict(re.findall(r"(layer\d+) \[label=<.*?<b>(\w+) \(", source))
     edges = {(boxes[a], boxes[b]) for a, b in re.findall(r"(layer\d+) -> (layer\d+)", source)}
-    assert edges == {("deep_input", "hidden1"), ("hidden1", "hidden2"), ("wide_input", "concat"),
-                     ("hidden2", "concat"), ("concat", "main_output"), ("hidden2", "aux_output")}
+    assert edges == {
+        ("deep_input", "hidden1"),
+        ("hidden1", "hidden2"),
+        ("wide_input", "concat"),
+        ("hidden2", "concat"),
+        ("concat", "main_output"),
+        ("hidden2", "aux_output"),
+    }
 
 
 def _batch_norm_net(k):
@@ -230,8 +274,12 @@ def test_batch_normalization_statistics_move_in_a_functional_model_as_in_keras(K
     y = rng.integers(0, 3, 21)
     ours, theirs = _batch_norm_net(keras), _batch_norm_net(K)
     for model in (ours, theirs):
-        model.compile(optimizer=K.optimizers.SGD(learning_rate=0.1) if model is theirs else
-                      keras.optimizers.SGD(learning_rate=0.1), loss="sparse_categorical_crossentropy")
+        model.compile(
+            optimizer=K.optimizers.SGD(learning_rate=0.1)
+            if model is theirs
+            else keras.optimizers.SGD(learning_rate=0.1),
+            loss="sparse_categorical_crossentropy",
+        )
     ours.build(ours.input_shape)
     assert_inference_matches(ours, theirs, x)  # copies the weights, moving statistics included
     before = ours.get_weights()[4].copy()

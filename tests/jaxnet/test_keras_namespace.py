@@ -1,4 +1,5 @@
 """The course notes' Keras code with ``from jaxnet import keras``: namespaces, the Keras face's API, interruption."""
+
 import os
 import pathlib
 import signal
@@ -31,6 +32,7 @@ def test_import_forms():
     from jaxnet.keras.datasets.mnist import load_data
     from jaxnet.keras.layers import Dense
     from jaxnet.keras.models import Sequential
+
     assert Sequential is keras.Sequential is models.Sequential
     assert Dense is keras.layers.Dense is layers.Dense is jaxnet.layers.Dense
     assert models.load_model is keras.load_model is jaxnet.load_model
@@ -52,13 +54,16 @@ def test_datasets_load_data_returns_keras_split(monkeypatch):
     assert calls == ["mnist", "fashion_mnist", "cifar10", "boston_housing"]
 
 
-@pytest.mark.parametrize("keras_opt, optax_opt", [
-    (keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True), optax.sgd(0.1, momentum=0.9, nesterov=True)),
-    (keras.optimizers.SGD(), optax.sgd(0.01)),
-    (keras.optimizers.Adagrad(), optax.adagrad(0.001, initial_accumulator_value=0.1, eps=1e-7)),
-    (keras.optimizers.RMSprop(rho=0.8), optax.rmsprop(0.001, decay=0.8, eps=1e-7, eps_in_sqrt=False)),
-    (keras.optimizers.Adam(beta_2=0.99), optax.adam(0.001, b2=0.99, eps=1e-7)),
-])
+@pytest.mark.parametrize(
+    "keras_opt, optax_opt",
+    [
+        (keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True), optax.sgd(0.1, momentum=0.9, nesterov=True)),
+        (keras.optimizers.SGD(), optax.sgd(0.01)),
+        (keras.optimizers.Adagrad(), optax.adagrad(0.001, initial_accumulator_value=0.1, eps=1e-7)),
+        (keras.optimizers.RMSprop(rho=0.8), optax.rmsprop(0.001, decay=0.8, eps=1e-7, eps_in_sqrt=False)),
+        (keras.optimizers.Adam(beta_2=0.99), optax.adam(0.001, b2=0.99, eps=1e-7)),
+    ],
+)
 def test_optimizers_build_the_equivalent_optax_transformation(keras_opt, optax_opt):
     params = {"w": np.array([1.0, -2.0, 3.0], np.float32)}
     grads = {"w": np.array([0.5, 0.1, -1.0], np.float32)}
@@ -70,15 +75,17 @@ def test_rmsprop_matches_keras_update_rule():
     # Keras: v = rho v + (1 - rho) g^2; w -= lr g / (sqrt(v) + eps)
     g = np.array([0.5, -0.25], np.float32)
     update, _ = keras.optimizers.RMSprop(0.01).update({"w": g}, keras.optimizers.RMSprop(0.01).init({"w": g}))
-    np.testing.assert_allclose(update["w"], -0.01 * g / (np.sqrt(0.1 * g ** 2) + 1e-7), rtol=1e-5)
+    np.testing.assert_allclose(update["w"], -0.01 * g / (np.sqrt(0.1 * g**2) + 1e-7), rtol=1e-5)
 
 
 def test_compile_accepts_keras_optimizer_and_fits():
     x, y = _data()
-    model = keras.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(4,)),
-                              keras.layers.Dense(3, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="sparse_categorical_crossentropy",
-                  metrics="accuracy")
+    model = keras.Sequential(
+        [keras.layers.Dense(8, activation="relu", input_shape=(4,)), keras.layers.Dense(3, activation="softmax")]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="sparse_categorical_crossentropy", metrics="accuracy"
+    )
     history = model.fit(x, y, epochs=2, verbose=0)
     assert set(history.history) == {"loss", "accuracy"}
 
@@ -93,6 +100,7 @@ def test_to_categorical():
 def test_plot_model_writes_the_file(tmp_path):
     pytest.importorskip("graphviz")
     from graphviz_tools.render import GraphvizNotInstalled, require_dot
+
     try:
         require_dot()
     except GraphvizNotInstalled:
@@ -165,7 +173,8 @@ def test_params_kept_when_a_callback_raises():
 
 def test_params_kept_on_a_real_sigint(tmp_path):
     script = tmp_path / "fit.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import numpy as np, jax
         from jaxnet import keras
         x = np.random.default_rng(0).normal(size=(20000, 8)).astype(np.float32)
@@ -178,11 +187,13 @@ def test_params_kept_on_a_real_sigint(tmp_path):
         except KeyboardInterrupt:
             changed = any(not np.array_equal(a, b) for a, b in zip(initial, model.get_weights()))
             print("INTERRUPTED changed=" + str(changed), flush=True)
-    """))
+    """)
+    )
     root = str(pathlib.Path(__file__).parents[2])  # this checkout's jaxnet, not another installed one
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-u", str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-u", str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
     lines = []
     try:
         for line in proc.stdout:

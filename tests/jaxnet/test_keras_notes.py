@@ -23,6 +23,7 @@ How the cells are run:
   and updated weights, i.e. the gradients). Where Keras 3 itself cannot run the notes' line
   (``SGD(lr=...)``, ``metrics='acc'``), the Keras side uses the Keras 3 spelling, said at the call.
 """
+
 import contextlib
 import gzip
 import io
@@ -382,6 +383,7 @@ y_proba.round(2)
 
 # --- running them --------------------------------------------------------------------------------
 
+
 def ported(source: str, to: str = "jaxnet") -> str:
     """The one change a student makes: TensorFlow's Keras imports become jaxnet's (or Keras 3's, ``to="keras3"``)."""
     module, package = {"jaxnet": ("from jaxnet import keras", "jaxnet.keras"), "keras3": ("import keras", "keras")}[to]
@@ -402,8 +404,12 @@ class Notebook:
 
     def __init__(self, to: str = "jaxnet", sizes=SMALL, namespace: dict | None = None):
         self.to, self.sizes = to, sizes
-        self.ns = {"__name__": "__notes__", "plt": __import__("matplotlib.pyplot").pyplot, "np": np,
-                   **(namespace or {})}
+        self.ns = {
+            "__name__": "__notes__",
+            "plt": __import__("matplotlib.pyplot").pyplot,
+            "np": np,
+            **(namespace or {}),
+        }
 
     def run(self, *cells: str) -> str:
         out = io.StringIO()
@@ -417,6 +423,7 @@ class Notebook:
 
 
 # --- stand-in data in the published formats ------------------------------------------------------
+
 
 def _write_idx(path, array):
     header = struct.pack(">HBB", 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
@@ -454,11 +461,22 @@ def write_stand_in_data(root, sizes, seed=0):
     np.savez(root / "boston_housing" / "boston_housing.npz", x=x, y=x[:, 5] * 0.3 + rng.normal(size=80))
     # scikit-learn's cache: columns target, MedInc, HouseAge, rooms, bedrooms, population, households, lat, lon
     n = 400
-    cal = np.column_stack([rng.uniform(1e4, 5e5, n), rng.uniform(0.5, 15, n), rng.uniform(1, 52, n),
-                           rng.uniform(500, 5000, n), rng.uniform(100, 1000, n), rng.uniform(300, 3000, n),
-                           rng.uniform(100, 900, n), rng.uniform(32, 42, n), rng.uniform(-124, -114, n)])
+    cal = np.column_stack(
+        [
+            rng.uniform(1e4, 5e5, n),
+            rng.uniform(0.5, 15, n),
+            rng.uniform(1, 52, n),
+            rng.uniform(500, 5000, n),
+            rng.uniform(100, 1000, n),
+            rng.uniform(300, 3000, n),
+            rng.uniform(100, 900, n),
+            rng.uniform(32, 42, n),
+            rng.uniform(-124, -114, n),
+        ]
+    )
     cal[:, 0] = 1e5 * (cal[:, 1] / 3 + 0.1 * rng.normal(size=n))
     import joblib
+
     joblib.dump(cal, root / "cal_housing_py3.pkz", compress=3)
 
 
@@ -489,8 +507,8 @@ def _total_params(summary: str) -> int:
 
 def between(cell: str, start: str, end: str | None = None) -> str:
     """The lines of a cell from the one starting with ``start`` up to the one with ``end`` (the model's lines)."""
-    cell = cell[cell.index(start):]
-    return cell if end is None else cell[:cell.index(end)]
+    cell = cell[cell.index(start) :]
+    return cell if end is None else cell[: cell.index(end)]
 
 
 def _reference(*cells: str, namespace: dict):
@@ -502,6 +520,7 @@ def _reference(*cells: str, namespace: dict):
 
 
 # --- the tests -----------------------------------------------------------------------------------
+
 
 @pytest.mark.slow  # the heaviest cells: run by make test-slow
 def test_000_mnist_mlp(notes, K):
@@ -533,8 +552,11 @@ def test_001_fashion_mlp_with_plot_model(notes, K):
     assert "Total params: 266,610" in out and "None" in out  # print(model.summary()) prints the table, then None
     assert os.path.getsize("my_fashion_mnist_model.png") > 0
     reference = _reference(between(NOTES_001_FASHION, "model = "), namespace=notes.ns)
-    reference.compile(loss=K.losses.sparse_categorical_crossentropy, optimizer=K.optimizers.SGD(),
-                      metrics=[K.metrics.sparse_categorical_accuracy])
+    reference.compile(
+        loss=K.losses.sparse_categorical_crossentropy,
+        optimizer=K.optimizers.SGD(),
+        metrics=[K.metrics.sparse_categorical_accuracy],
+    )
     x, y = notes["X_valid"][:200], notes["y_valid"][:200]
     assert_inference_matches(notes["model"], reference, x, y)
     assert_one_step_matches(notes["model"], reference, x, y)
@@ -591,7 +613,9 @@ def test_002_003_fashion_mlps(notes, K):
     assert _total_params(out) == 79_510  # the notes' figure
     notes.run(NOTES_003_MODELS[1])
     assert notes["model"].name == "패션 MNIST 모델" and [layer.name for layer in notes["model"].layers] == [
-        "hidden", "output"]
+        "hidden",
+        "output",
+    ]
     notes.run(NOTES_003_MODELS[2], NOTES_002_COMPILE)
     x, y = notes["val_scaled"][:128], notes["val_target"][:128]
     reference = _reference(NOTES_003_MODELS[2], namespace=notes.ns)

@@ -3,6 +3,7 @@
 validation_split's held-out examples, sample and class weights in fit / evaluate, weighted metrics,
 evaluate's return values and History.params.
 """
+
 import os
 
 import numpy as np
@@ -25,14 +26,24 @@ def _data(n, seed=0):
 
 def _pair(weighted_metrics=("accuracy",), seed=1):
     """The same MLP in jaxnet and in Keras 3, Keras' weights copied from jaxnet's, both compiled alike."""
-    ours = jk.Sequential([jk.layers.Dense(8, activation="relu"), jk.layers.Dense(3, activation="softmax")],
-                         input_shape=(5,), seed=seed)
-    ours.compile(optimizer=jk.optimizers.SGD(learning_rate=0.2), loss="sparse_categorical_crossentropy",
-                 metrics=["accuracy"], weighted_metrics=list(weighted_metrics))
-    theirs = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"),
-                               keras.layers.Dense(3, activation="softmax")])
-    theirs.compile(optimizer=keras.optimizers.SGD(learning_rate=0.2), loss="sparse_categorical_crossentropy",
-                   metrics=["accuracy"], weighted_metrics=list(weighted_metrics))
+    ours = jk.Sequential(
+        [jk.layers.Dense(8, activation="relu"), jk.layers.Dense(3, activation="softmax")], input_shape=(5,), seed=seed
+    )
+    ours.compile(
+        optimizer=jk.optimizers.SGD(learning_rate=0.2),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        weighted_metrics=list(weighted_metrics),
+    )
+    theirs = keras.Sequential(
+        [keras.Input((5,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3, activation="softmax")]
+    )
+    theirs.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=0.2),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        weighted_metrics=list(weighted_metrics),
+    )
     theirs.set_weights(ours.get_weights())
     return ours, theirs
 
@@ -79,8 +90,9 @@ def test_fit_with_sample_weight_matches_keras():
 def test_fit_with_class_weight_matches_keras():
     x, y, _ = _data(45, seed=3)
     ours, theirs = _pair(weighted_metrics=("acc",))
-    kw = dict(epochs=3, batch_size=8, validation_split=0.2, shuffle=False, verbose=0,
-              class_weight={0: 0.5, 1: 2.0})  # class 2 absent: weight 1
+    kw = dict(
+        epochs=3, batch_size=8, validation_split=0.2, shuffle=False, verbose=0, class_weight={0: 0.5, 1: 2.0}
+    )  # class 2 absent: weight 1
     _assert_same_history(ours.fit(x, y, **kw), theirs.fit(x, y, **kw))
     np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
@@ -114,8 +126,7 @@ def test_evaluate_returns_what_keras_returns():
     keras_loss_only.set_weights(loss_only.get_weights())
     got = loss_only.evaluate(x, y.astype(np.float32), sample_weight=w)
     assert isinstance(got, float)
-    assert got == pytest.approx(keras_loss_only.evaluate(x, y.astype(np.float32), sample_weight=w, verbose=0),
-                                rel=1e-5)
+    assert got == pytest.approx(keras_loss_only.evaluate(x, y.astype(np.float32), sample_weight=w, verbose=0), rel=1e-5)
 
 
 def test_weight_errors_say_what_to_do():
@@ -133,12 +144,23 @@ def test_weight_errors_say_what_to_do():
 
 # --- model.save("x.keras"): Keras 3's own file format ---------------------------------------------
 
+
 def _cnn():
-    model = jk.Sequential([jk.layers.Conv2D(4, 3, activation="relu", padding="same"), jk.layers.MaxPooling2D(2),
-                           jk.layers.Conv2D(3, (2, 3), strides=(1, 2), activation="tanh"),
-                           jk.layers.AveragePooling2D(2, strides=1), jk.layers.Flatten(), jk.layers.Dropout(0.3),
-                           jk.layers.Dense(5, activation="sigmoid"), jk.layers.Dense(3),
-                           jk.layers.Activation("softmax")], input_shape=(8, 10, 2), seed=3)
+    model = jk.Sequential(
+        [
+            jk.layers.Conv2D(4, 3, activation="relu", padding="same"),
+            jk.layers.MaxPooling2D(2),
+            jk.layers.Conv2D(3, (2, 3), strides=(1, 2), activation="tanh"),
+            jk.layers.AveragePooling2D(2, strides=1),
+            jk.layers.Flatten(),
+            jk.layers.Dropout(0.3),
+            jk.layers.Dense(5, activation="sigmoid"),
+            jk.layers.Dense(3),
+            jk.layers.Activation("softmax"),
+        ],
+        input_shape=(8, 10, 2),
+        seed=3,
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model, np.random.default_rng(0).normal(size=(4, 8, 10, 2)).astype(np.float32)
 
@@ -147,8 +169,9 @@ def test_keras_3_loads_a_jaxnet_mlp(tmp_path):
     model, _ = _pair()
     model.save(tmp_path / "mlp.keras")
     x = _data(9)[0]
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "mlp.keras").predict(x, verbose=0), model.predict(x),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        keras.models.load_model(tmp_path / "mlp.keras").predict(x, verbose=0), model.predict(x), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.slow  # compiles a CNN in both libraries
@@ -158,16 +181,30 @@ def test_keras_3_loads_what_jaxnet_saves(tmp_path):
     theirs = keras.models.load_model(tmp_path / "cnn.keras")
     np.testing.assert_allclose(theirs.predict(x, verbose=0), model.predict(x), rtol=1e-5, atol=1e-6)
     assert [layer.name for layer in theirs.layers] == [
-        "conv2d", "max_pooling2d", "conv2d_1", "average_pooling2d", "flatten", "dropout", "dense", "dense_1",
-        "activation"]
+        "conv2d",
+        "max_pooling2d",
+        "conv2d_1",
+        "average_pooling2d",
+        "flatten",
+        "dropout",
+        "dense",
+        "dense_1",
+        "activation",
+    ]
     ours = jk.models.load_model(tmp_path / "cnn.keras")  # and jaxnet reads it back, compiled as it was
     np.testing.assert_array_equal(ours.predict(x), model.predict(x))
     assert ours._compiled == model._compiled
 
 
 def test_jaxnet_loads_what_keras_3_saves(tmp_path):
-    theirs = keras.Sequential([keras.Input((7,)), keras.layers.Dense(6, activation="relu"), keras.layers.Dropout(0.5),
-                               keras.layers.Dense(4, activation="softmax", use_bias=False)])
+    theirs = keras.Sequential(
+        [
+            keras.Input((7,)),
+            keras.layers.Dense(6, activation="relu"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(4, activation="softmax", use_bias=False),
+        ]
+    )
     theirs.save(tmp_path / "mlp.keras")
     ours = jk.models.load_model(tmp_path / "mlp.keras")
     x = np.random.default_rng(1).normal(size=(5, 7)).astype(np.float32)

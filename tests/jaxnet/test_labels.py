@@ -1,4 +1,5 @@
 """Labels are checked by the form the loss declares (not its name), in fit and in evaluate."""
+
 import functools
 
 import jax
@@ -18,26 +19,45 @@ ONE_HOT_Y = np.eye(3, dtype=np.float32)[SPARSE]
 
 
 def test_every_registered_loss_declares_its_labels():
-    expected = {"sparse_categorical_crossentropy": CLASS_INDEX, "categorical_crossentropy": ONE_HOT,
-                "mse": TARGETS, "binary_crossentropy": TARGETS, "hinge": TARGETS}
+    expected = {
+        "sparse_categorical_crossentropy": CLASS_INDEX,
+        "categorical_crossentropy": ONE_HOT,
+        "mse": TARGETS,
+        "binary_crossentropy": TARGETS,
+        "hinge": TARGETS,
+    }
     for name, form in expected.items():
         assert label_form(losses.get(name)) == form
     wrapped = functools.partial(losses.sparse_categorical_crossentropy, from_logits=False)
     assert label_form(wrapped) == CLASS_INDEX
 
 
-@pytest.mark.parametrize("loss,y,message", [
-    ("sparse_categorical_crossentropy", ONE_HOT_Y, "one-hot rows, but sparse_categorical_crossentropy takes class "
-                                                   "indices: use loss='categorical_crossentropy'"),
-    # batch size 10 would broadcast (10,) against (10, 3) silently without the check
-    ("categorical_crossentropy", SPARSE, "class indices, but categorical_crossentropy takes one-hot rows"),
-    ("sparse_categorical_crossentropy", SPARSE + 1, r"in \[0, 2\] for a model with 3 outputs, got labels from 1 to 3"),
-    ("sparse_categorical_crossentropy", SPARSE - 0.5, "whole-number class labels"),
-    (functools.partial(losses.sparse_categorical_crossentropy), SPARSE * 5, "got labels from 0 to 10"),
-    (lambda p, t, sample_weight=None: losses.sparse_categorical_crossentropy(p, t, sample_weight), SPARSE * 5,
-     "got labels from 0 to 10"),
-    ("mse", np.zeros((10, 2)), "must hold as many values"),
-])
+@pytest.mark.parametrize(
+    "loss,y,message",
+    [
+        (
+            "sparse_categorical_crossentropy",
+            ONE_HOT_Y,
+            "one-hot rows, but sparse_categorical_crossentropy takes class "
+            "indices: use loss='categorical_crossentropy'",
+        ),
+        # batch size 10 would broadcast (10,) against (10, 3) silently without the check
+        ("categorical_crossentropy", SPARSE, "class indices, but categorical_crossentropy takes one-hot rows"),
+        (
+            "sparse_categorical_crossentropy",
+            SPARSE + 1,
+            r"in \[0, 2\] for a model with 3 outputs, got labels from 1 to 3",
+        ),
+        ("sparse_categorical_crossentropy", SPARSE - 0.5, "whole-number class labels"),
+        (functools.partial(losses.sparse_categorical_crossentropy), SPARSE * 5, "got labels from 0 to 10"),
+        (
+            lambda p, t, sample_weight=None: losses.sparse_categorical_crossentropy(p, t, sample_weight),
+            SPARSE * 5,
+            "got labels from 0 to 10",
+        ),
+        ("mse", np.zeros((10, 2)), "must hold as many values"),
+    ],
+)
 def test_fit_and_evaluate_refuse_labels_the_loss_cannot_take(loss, y, message):
     params = MODEL.init(KEY, (4,))
     with pytest.raises(ValueError, match=message):

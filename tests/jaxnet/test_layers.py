@@ -104,8 +104,9 @@ def test_layers_jit_and_vmap():
     np.testing.assert_allclose(batched, per_example, rtol=1e-5)
 
 
-@pytest.mark.parametrize("strides,padding,size", [(1, "valid", 9), (2, "valid", 9), (1, "same", 8), (2, "same", 7),
-                                                  (3, "same", 8)])
+@pytest.mark.parametrize(
+    "strides,padding,size", [(1, "valid", 9), (2, "valid", 9), (1, "same", 8), (2, "same", 7), (3, "same", 8)]
+)
 def test_im2col_and_xla_convolutions_agree(strides, padding, size, rng, x64):
     x = jnp.asarray(rng.normal(size=(2, size, size + 1, 3)))
     params = {"w": jnp.asarray(rng.normal(size=(3, 3, 3, 4))), "b": jnp.asarray(rng.normal(size=4))}
@@ -124,7 +125,7 @@ def test_im2col_and_xla_convolutions_agree(strides, padding, size, rng, x64):
 @pytest.mark.parametrize("layer_cls", [MaxPool2D, AveragePooling2D])
 def test_pooling_fast_path_matches_reduce_window(layer_cls, rng):
     x = jnp.asarray(rng.normal(size=(2, 7, 9, 3)), jnp.float32)
-    fast = layer_cls(2)                 # non-overlapping windows: the reshape path
+    fast = layer_cls(2)  # non-overlapping windows: the reshape path
     assert fast._tiles(x) is not None
     op = jax.lax.max if layer_cls is MaxPool2D else jax.lax.add
     init = -jnp.inf if layer_cls is MaxPool2D else 0.0
@@ -174,32 +175,37 @@ def test_conv2d_explicit_padding_is_the_books_pad(implementation, rng, x64):
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
     uneven = Conv2D(4, 3, padding=((0, 2), (1, 0)), implementation=implementation)
     p = uneven.init(KEY, (6, 5, 3))
-    np.testing.assert_allclose(uneven.apply(p, jnp.asarray(x)),
-                               Conv2D(4, 3, implementation=implementation).apply(
-                                   p, jnp.pad(jnp.asarray(x), [(0, 0), (0, 2), (1, 0), (0, 0)])), rtol=1e-12)
+    np.testing.assert_allclose(
+        uneven.apply(p, jnp.asarray(x)),
+        Conv2D(4, 3, implementation=implementation).apply(p, jnp.pad(jnp.asarray(x), [(0, 0), (0, 2), (1, 0), (0, 0)])),
+        rtol=1e-12,
+    )
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: Dense(0), "Dense units must be a positive integer, got 0"),
-    (lambda: Dense(-3), "Dense units must be a positive integer, got -3"),
-    (lambda: Dense(2.5), "Dense units must be a positive integer, got 2.5"),
-    (lambda: Dense("128"), "Dense units must be a positive integer, got '128'"),
-    (lambda: Dense(3, use_bias="no"), "use_bias must be True or False"),
-    (lambda: Dense(3, activation="relux"), "unknown activation 'relux'"),
-    (lambda: Dense(3, kernel_initializer="glorot"), "unknown initializer 'glorot'"),
-    (lambda: Conv2D(0, 3), "Conv2D filters must be a positive integer"),
-    (lambda: Conv2D(8, 0), "Conv2D kernel_size must be a positive int or a pair"),
-    (lambda: Conv2D(8, (3, 3.5)), "Conv2D kernel_size"),
-    (lambda: Conv2D(8, 3, strides=0), "Conv2D strides"),
-    (lambda: Conv2D(8, 3, padding="full"), "Conv2D padding .*Keras takes 'valid' or 'same'"),
-    (lambda: Conv2D(8, 3, padding=-1), "Conv2D padding"),
-    (lambda: Dropout(1.5), r"must be in \[0, 1\), got 1.5"),
-    (lambda: Dropout("0.5"), "Dropout rate"),
-    (lambda: MaxPool2D(0), "MaxPooling2D pool_size must be a positive int"),
-    (lambda: MaxPool2D(2.5), "MaxPooling2D pool_size"),
-    (lambda: AveragePooling2D(2, strides=-1), "AveragePooling2D strides"),
-    (lambda: MaxPool2D(2, padding="full"), "padding must be 'valid' or 'same'"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: Dense(0), "Dense units must be a positive integer, got 0"),
+        (lambda: Dense(-3), "Dense units must be a positive integer, got -3"),
+        (lambda: Dense(2.5), "Dense units must be a positive integer, got 2.5"),
+        (lambda: Dense("128"), "Dense units must be a positive integer, got '128'"),
+        (lambda: Dense(3, use_bias="no"), "use_bias must be True or False"),
+        (lambda: Dense(3, activation="relux"), "unknown activation 'relux'"),
+        (lambda: Dense(3, kernel_initializer="glorot"), "unknown initializer 'glorot'"),
+        (lambda: Conv2D(0, 3), "Conv2D filters must be a positive integer"),
+        (lambda: Conv2D(8, 0), "Conv2D kernel_size must be a positive int or a pair"),
+        (lambda: Conv2D(8, (3, 3.5)), "Conv2D kernel_size"),
+        (lambda: Conv2D(8, 3, strides=0), "Conv2D strides"),
+        (lambda: Conv2D(8, 3, padding="full"), "Conv2D padding .*Keras takes 'valid' or 'same'"),
+        (lambda: Conv2D(8, 3, padding=-1), "Conv2D padding"),
+        (lambda: Dropout(1.5), r"must be in \[0, 1\), got 1.5"),
+        (lambda: Dropout("0.5"), "Dropout rate"),
+        (lambda: MaxPool2D(0), "MaxPooling2D pool_size must be a positive int"),
+        (lambda: MaxPool2D(2.5), "MaxPooling2D pool_size"),
+        (lambda: AveragePooling2D(2, strides=-1), "AveragePooling2D strides"),
+        (lambda: MaxPool2D(2, padding="full"), "padding must be 'valid' or 'same'"),
+    ],
+)
 def test_bad_arguments_fail_at_construction(make, match):
     with pytest.raises(ValueError, match=match):
         make()

@@ -26,7 +26,9 @@ def test_book_cross_entropy_error(x64):
     assert float(L.cross_entropy_error(y, one_hot(7))) == pytest.approx(2.302584093, abs=1e-9)
     # integer labels and a batch: the batch average of the two
     batch = jnp.stack([y, y])
-    assert float(L.cross_entropy_error(batch, jnp.array([2, 7]))) == pytest.approx((0.510825457 + 2.302584093) / 2, abs=1e-9)
+    assert float(L.cross_entropy_error(batch, jnp.array([2, 7]))) == pytest.approx(
+        (0.510825457 + 2.302584093) / 2, abs=1e-9
+    )
 
 
 def test_keras_forms_against_numpy(rng):
@@ -40,7 +42,9 @@ def test_keras_forms_against_numpy(rng):
     logits = rng.normal(size=(4, 3))
     logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     expected = -logp[np.arange(4), labels].mean()
-    assert float(L.sparse_categorical_crossentropy(logits, labels, from_logits=True)) == pytest.approx(expected, rel=1e-5)
+    assert float(L.sparse_categorical_crossentropy(logits, labels, from_logits=True)) == pytest.approx(
+        expected, rel=1e-5
+    )
     probs = np.exp(logp)
     assert float(L.sparse_categorical_crossentropy(probs, labels)) == pytest.approx(expected, rel=1e-5)
     assert float(L.categorical_crossentropy(probs, np.eye(3)[labels])) == pytest.approx(expected, rel=1e-5)
@@ -62,15 +66,17 @@ def test_sample_weight_follows_keras_reductions(rng):
     # the example: per-example errors 1 and 9, weights 0.1 each
     pred, true, w = np.array([[1.0], [3.0]]), np.zeros((2, 1)), np.array([0.1, 0.1])
     assert float(L.mean_squared_error(pred, true, sample_weight=w)) == pytest.approx(0.5)  # sum(w*l) / 2
-    assert float(L.mean_squared_error(pred, true, sample_weight=w, reduction="mean_with_sample_weight")) == \
-        pytest.approx(5.0)
+    assert float(
+        L.mean_squared_error(pred, true, sample_weight=w, reduction="mean_with_sample_weight")
+    ) == pytest.approx(5.0)
     assert float(L.mean_squared_error(pred, true, sample_weight=w, reduction="sum")) == pytest.approx(1.0)
     np.testing.assert_allclose(L.mean_squared_error(pred, true, sample_weight=w, reduction="none"), [0.1, 0.9])
     # zero weights: zeros in the sum, the batch size in the divisor (Keras masks padding by scaling the weights)
     pred, true = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
     weights = np.array([1, 1, 1, 0, 0])
     assert float(L.mean_squared_error(pred, true, sample_weight=weights)) == pytest.approx(
-        float(L.mean_squared_error(pred[:3], true[:3])) * 3 / 5, rel=1e-6)
+        float(L.mean_squared_error(pred[:3], true[:3])) * 3 / 5, rel=1e-6
+    )
     assert float(L.mean_squared_error(pred, true, sample_weight=np.zeros(5), reduction="mean_with_sample_weight")) == 0
     with pytest.raises(ValueError, match="unknown reduction 'avg'.*sum_over_batch_size"):
         L.mean_squared_error(pred, true, reduction="avg")
@@ -78,24 +84,51 @@ def test_sample_weight_follows_keras_reductions(rng):
 
 KERAS_CASES = {  # jaxnet loss, Keras 3 class, keyword arguments, (y_pred, y_true) maker
     "mse": (L.mean_squared_error, "MeanSquaredError", {}, lambda r: (r.normal(size=(6, 3)), r.normal(size=(6, 3)))),
-    "mae": (L.mean_absolute_error, "MeanAbsoluteError", {},
-            lambda r: (r.normal(size=(6, 3)), r.normal(size=(6, 3)))),
+    "mae": (L.mean_absolute_error, "MeanAbsoluteError", {}, lambda r: (r.normal(size=(6, 3)), r.normal(size=(6, 3)))),
     "huber": (L.huber, "Huber", {"delta": 0.7}, lambda r: (2 * r.normal(size=(6, 3)), r.normal(size=(6, 3)))),
-    "cce": (L.categorical_crossentropy, "CategoricalCrossentropy", {},
-            lambda r: (r.dirichlet(np.ones(4), size=6), np.eye(4)[r.integers(0, 4, 6)])),
-    "cce_logits": (L.categorical_crossentropy, "CategoricalCrossentropy", {"from_logits": True},
-                   lambda r: (3 * r.normal(size=(6, 4)), np.eye(4)[r.integers(0, 4, 6)])),
-    "scce": (L.sparse_categorical_crossentropy, "SparseCategoricalCrossentropy", {},
-             lambda r: (r.dirichlet(np.ones(4), size=6), r.integers(0, 4, 6))),
-    "scce_logits": (L.sparse_categorical_crossentropy, "SparseCategoricalCrossentropy", {"from_logits": True},
-                    lambda r: (3 * r.normal(size=(6, 4)), r.integers(0, 4, (6, 1)))),
-    "bce": (L.binary_crossentropy, "BinaryCrossentropy", {},
-            lambda r: (r.uniform(0.01, 0.99, size=(6, 2)), r.integers(0, 2, (6, 2)).astype(float))),
-    "bce_logits": (L.binary_crossentropy, "BinaryCrossentropy", {"from_logits": True},
-                   lambda r: (3 * r.normal(size=(6, 1)), r.integers(0, 2, (6, 1)).astype(float))),
+    "cce": (
+        L.categorical_crossentropy,
+        "CategoricalCrossentropy",
+        {},
+        lambda r: (r.dirichlet(np.ones(4), size=6), np.eye(4)[r.integers(0, 4, 6)]),
+    ),
+    "cce_logits": (
+        L.categorical_crossentropy,
+        "CategoricalCrossentropy",
+        {"from_logits": True},
+        lambda r: (3 * r.normal(size=(6, 4)), np.eye(4)[r.integers(0, 4, 6)]),
+    ),
+    "scce": (
+        L.sparse_categorical_crossentropy,
+        "SparseCategoricalCrossentropy",
+        {},
+        lambda r: (r.dirichlet(np.ones(4), size=6), r.integers(0, 4, 6)),
+    ),
+    "scce_logits": (
+        L.sparse_categorical_crossentropy,
+        "SparseCategoricalCrossentropy",
+        {"from_logits": True},
+        lambda r: (3 * r.normal(size=(6, 4)), r.integers(0, 4, (6, 1))),
+    ),
+    "bce": (
+        L.binary_crossentropy,
+        "BinaryCrossentropy",
+        {},
+        lambda r: (r.uniform(0.01, 0.99, size=(6, 2)), r.integers(0, 2, (6, 2)).astype(float)),
+    ),
+    "bce_logits": (
+        L.binary_crossentropy,
+        "BinaryCrossentropy",
+        {"from_logits": True},
+        lambda r: (3 * r.normal(size=(6, 1)), r.integers(0, 2, (6, 1)).astype(float)),
+    ),
     "hinge": (L.hinge, "Hinge", {}, lambda r: (r.normal(size=(6, 2)), r.integers(0, 2, (6, 2)).astype(float))),
-    "squared_hinge": (L.squared_hinge, "SquaredHinge", {},
-                      lambda r: (r.normal(size=(6, 2)), r.integers(0, 2, (6, 2)).astype(float))),
+    "squared_hinge": (
+        L.squared_hinge,
+        "SquaredHinge",
+        {},
+        lambda r: (r.normal(size=(6, 2)), r.integers(0, 2, (6, 2)).astype(float)),
+    ),
 }
 
 
@@ -136,8 +169,9 @@ GRAD_CASES = {
 def test_gradient_matches_finite_differences(name, x64, rng):
     pred, true = GRAD_CASES[name](rng)
     loss = lambda p: L.get(name)(jnp.asarray(p), jnp.asarray(true))
-    np.testing.assert_allclose(jax.grad(loss)(jnp.asarray(pred)), numerical_gradient(loss, pred, h=1e-6),
-                               rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(
+        jax.grad(loss)(jnp.asarray(pred)), numerical_gradient(loss, pred, h=1e-6), rtol=1e-5, atol=1e-8
+    )
 
 
 def test_unknown_loss_name():

@@ -31,10 +31,18 @@ def mlp(sizes, activation="relu", dropout=None):
 
 def cnn(widths, dense):
     a, b, c = widths
-    return Sequential([Conv2D(a, (3, 3), activation="relu"), MaxPooling2D((2, 2)),
-                       Conv2D(b, (3, 3), activation="relu"), MaxPooling2D((2, 2)),
-                       Conv2D(c, (3, 3), activation="relu"), Flatten(),
-                       Dense(dense, activation="relu"), Dense(10, activation="softmax")])
+    return Sequential(
+        [
+            Conv2D(a, (3, 3), activation="relu"),
+            MaxPooling2D((2, 2)),
+            Conv2D(b, (3, 3), activation="relu"),
+            MaxPooling2D((2, 2)),
+            Conv2D(c, (3, 3), activation="relu"),
+            Flatten(),
+            Dense(dense, activation="relu"),
+            Dense(10, activation="softmax"),
+        ]
+    )
 
 
 SEED_MODELS = [  # (model, input shape, total the seeds print)
@@ -61,16 +69,34 @@ def test_summary_totals_match_the_seeds(model, shape, total):
 def test_mnist_summary_rows_and_real_param_count():
     model = SEED_MODELS[0][0]
     text = model.summary((28, 28))
-    for row in ["flatten (Flatten)", "(None, 784)", "dense (Dense)", "100,480", "dropout (Dropout)",
-                "dense_1 (Dense)", "1,290", "397.54 KB"]:
+    for row in [
+        "flatten (Flatten)",
+        "(None, 784)",
+        "dense (Dense)",
+        "100,480",
+        "dropout (Dropout)",
+        "dense_1 (Dense)",
+        "1,290",
+        "397.54 KB",
+    ]:
         assert row in text
     assert count_params(model.init(KEY, (28, 28))) == 101_770
 
 
 def test_cnn_rows_per_layer():
     text = SEED_MODELS[8][0].summary((32, 32, 3))
-    for row in ["conv2d (Conv2D)", "(None, 30, 30, 32)", "896", "max_pooling2d (MaxPooling2D)",
-                "(None, 15, 15, 32)", "18,496", "36,928", "(None, 1024)", "65,600", "650"]:
+    for row in [
+        "conv2d (Conv2D)",
+        "(None, 30, 30, 32)",
+        "896",
+        "max_pooling2d (MaxPooling2D)",
+        "(None, 15, 15, 32)",
+        "18,496",
+        "36,928",
+        "(None, 1024)",
+        "65,600",
+        "650",
+    ]:
         assert row in text
 
 

@@ -1,4 +1,5 @@
 """BatchNormalization against Keras 3 (copied weights), its state through containers, fit, summary and saving."""
+
 import os
 
 import jax
@@ -22,9 +23,12 @@ def _keras():
 
 
 def _random_params(rng, c):
-    return {"gamma": rng.uniform(0.5, 2, c).astype(np.float32), "beta": rng.normal(size=c).astype(np.float32),
-            "moving_mean": rng.normal(size=c).astype(np.float32),
-            "moving_variance": rng.uniform(0.5, 2, c).astype(np.float32)}
+    return {
+        "gamma": rng.uniform(0.5, 2, c).astype(np.float32),
+        "beta": rng.normal(size=c).astype(np.float32),
+        "moving_mean": rng.normal(size=c).astype(np.float32),
+        "moving_variance": rng.uniform(0.5, 2, c).astype(np.float32),
+    }
 
 
 @pytest.mark.parametrize("shape, axis", [((6, 5, 5, 3), -1), ((8, 4), -1), ((6, 3, 7), 1)])
@@ -48,8 +52,9 @@ def test_forward_and_one_update_match_keras(rng, shape, axis):
     np.testing.assert_allclose(state["moving_variance"], k_layer.moving_variance.numpy(), rtol=1e-6, atol=1e-6)
     axes = tuple(a for a in range(len(shape)) if a != axis % len(shape))  # and both equal the formula
     np.testing.assert_allclose(state["moving_mean"], 0.99 * params["moving_mean"] + 0.01 * x.mean(axes), rtol=1e-5)
-    np.testing.assert_allclose(state["moving_variance"], 0.99 * params["moving_variance"] + 0.01 * x.var(axes),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        state["moving_variance"], 0.99 * params["moving_variance"] + 0.01 * x.var(axes), rtol=1e-5
+    )
     _, inference_state = layer.apply_with_state(p, x, training=False)
     for name in ("moving_mean", "moving_variance"):  # inference returns the statistics unchanged
         np.testing.assert_array_equal(inference_state[name], params[name])
@@ -95,9 +100,10 @@ def test_containers_thread_state_by_name(rng):
     params = model.init(KEY, (3,))
     x = jnp.asarray(rng.normal(size=(4, 3)), jnp.float32)
     _, state = model.apply_with_state(params, x, key=KEY, training=True)
-    assert jax.tree.map(jnp.shape, state) == {"branch": {"batch_normalization": {"moving_mean": (3,),
-                                                                               "moving_variance": (3,)}},
-                                              "bn_out": {"moving_mean": (5,), "moving_variance": (5,)}}
+    assert jax.tree.map(jnp.shape, state) == {
+        "branch": {"batch_normalization": {"moving_mean": (3,), "moving_variance": (3,)}},
+        "bn_out": {"moving_mean": (5,), "moving_variance": (5,)},
+    }
     merged = merge(params, state)
     np.testing.assert_array_equal(merged["bn_out"]["moving_mean"], state["bn_out"]["moving_mean"])
     np.testing.assert_array_equal(merged["branch"]["dense"]["w"], params["branch"]["dense"]["w"])
@@ -110,15 +116,29 @@ def test_containers_thread_state_by_name(rng):
 
 
 def _keras_and_jaxnet_models(keras, rng, features=4):
-    k_model = keras.Sequential([keras.Input((features,)), keras.layers.Dense(5, activation="relu"),
-                                keras.layers.BatchNormalization(momentum=0.9), keras.layers.Dense(3),
-                                keras.layers.Activation("softmax")])
+    k_model = keras.Sequential(
+        [
+            keras.Input((features,)),
+            keras.layers.Dense(5, activation="relu"),
+            keras.layers.BatchNormalization(momentum=0.9),
+            keras.layers.Dense(3),
+            keras.layers.Activation("softmax"),
+        ]
+    )
     model = Sequential([Dense(5, activation="relu"), BatchNormalization(momentum=0.9), Dense(3, activation="softmax")])
     params = model.init(KEY, (features,))
     bn = _random_params(rng, 5)
     params = {**params, "batch_normalization": jax.tree.map(jnp.asarray, bn)}
-    weights = [params["dense"]["w"], params["dense"]["b"], bn["gamma"], bn["beta"], bn["moving_mean"],
-               bn["moving_variance"], params["dense_1"]["w"], params["dense_1"]["b"]]
+    weights = [
+        params["dense"]["w"],
+        params["dense"]["b"],
+        bn["gamma"],
+        bn["beta"],
+        bn["moving_mean"],
+        bn["moving_variance"],
+        params["dense_1"]["w"],
+        params["dense_1"]["b"],
+    ]
     k_model.set_weights([np.array(w) for w in weights])  # copies: Keras' fit donates its buffers
     return k_model, model, params
 
@@ -131,11 +151,17 @@ def test_fit_updates_moving_statistics_as_keras_does(rng, n):
     k_model, model, params = _keras_and_jaxnet_models(keras, rng)
     k_model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
     k_model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
-    trained, _ = fit(model, params, x, y, optimizer="sgd", learning_rate=0.1, batch_size=8, epochs=2, shuffle=False,
-                     verbose=0)
+    trained, _ = fit(
+        model, params, x, y, optimizer="sgd", learning_rate=0.1, batch_size=8, epochs=2, shuffle=False, verbose=0
+    )
     k_weights = k_model.get_weights()
-    ours = [trained["dense"]["w"], trained["dense"]["b"], *(trained["batch_normalization"][k] for k in
-            ("gamma", "beta", "moving_mean", "moving_variance")), trained["dense_1"]["w"], trained["dense_1"]["b"]]
+    ours = [
+        trained["dense"]["w"],
+        trained["dense"]["b"],
+        *(trained["batch_normalization"][k] for k in ("gamma", "beta", "moving_mean", "moving_variance")),
+        trained["dense_1"]["w"],
+        trained["dense_1"]["b"],
+    ]
     for i, (a, b) in enumerate(zip(ours, k_weights)):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6, err_msg=f"weight {i}")
     assert not np.allclose(trained["batch_normalization"]["moving_mean"], params["batch_normalization"]["moving_mean"])
@@ -157,8 +183,9 @@ def test_keras_face_trains_saves_and_loads_the_statistics(tmp_path, rng):
 
     x = rng.normal(size=(40, 6)).astype(np.float32)
     y = rng.integers(0, 3, 40)
-    model = KerasSequential([Dense(8, activation="relu", input_shape=(6,)), BatchNormalization(),
-                             Dense(3, activation="softmax")])
+    model = KerasSequential(
+        [Dense(8, activation="relu", input_shape=(6,)), BatchNormalization(), Dense(3, activation="softmax")]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=2, batch_size=16, verbose=0)
     # Keras' get_weights order: kernel, bias, gamma, beta, moving_mean, moving_variance, kernel, bias

@@ -1,4 +1,5 @@
 """Data parallel fit on 4 simulated CPU devices (in a subprocess, since the device count is fixed at start-up)."""
+
 import json
 import os
 import subprocess
@@ -57,8 +58,15 @@ def test_single_device_is_a_no_op_and_batch_size_must_split():
     with pytest.raises(ValueError, match="at least one device"):
         DataParallel.over([])
     model = Sequential([Dense(2)])
-    params, _ = fit(model, model.init(jax.random.key(0), (3,)), jax.numpy.ones((4, 3)), jax.numpy.ones((4, 2)),
-                    loss="mse", devices=jax.devices(), verbose=0)
+    params, _ = fit(
+        model,
+        model.init(jax.random.key(0), (3,)),
+        jax.numpy.ones((4, 3)),
+        jax.numpy.ones((4, 2)),
+        loss="mse",
+        devices=jax.devices(),
+        verbose=0,
+    )
     assert params["dense"]["w"].shape == (3, 2)
 
 

@@ -20,20 +20,54 @@ def _flat(grads, batch):
 
 MODELS = {  # name -> (model, one example's shape, loss, targets)
     "two-dense": (lambda: Sequential([Dense(6, activation="tanh"), Dense(3, activation="softmax")]), (4,)),
-    "three-dense": (lambda: Sequential([Flatten(), Dense(7, activation="relu"), Dropout(0.3),
-                                        Dense(5, activation="tanh"), Activation("sigmoid"),
-                                        Dense(3, activation="softmax")]), (2, 2)),
-    "no-bias": (lambda: Sequential([Dense(6, activation="tanh", use_bias=False), Dense(3, activation="softmax")]),
-                (4,)),
-    "dense-on-sequences": (lambda: Sequential([Dense(5, activation="tanh"), Flatten(),
-                                               Dense(3, activation="softmax")]), (3, 4)),
-    "cnn-im2col": (lambda: Sequential([Conv2D(4, 3, activation="relu"), MaxPool2D(2),
-                                       Conv2D(3, 2, strides=2, padding="same", use_bias=False, activation="tanh"),
-                                       Flatten(), Dense(3, activation="softmax")]), (9, 9, 2)),
-    "cnn-xla-conv": (lambda: Sequential([Conv2D(4, 3, activation="relu", implementation="xla"),
-                                         AveragePooling2D(2), Flatten(), Dense(3, activation="softmax")]), (8, 8, 2)),
-    "maxout-fallback": (lambda: Sequential([Dense(6, activation="tanh"), Maxout(2, 3),
-                                            Dense(3, activation="softmax")]), (4,)),
+    "three-dense": (
+        lambda: Sequential(
+            [
+                Flatten(),
+                Dense(7, activation="relu"),
+                Dropout(0.3),
+                Dense(5, activation="tanh"),
+                Activation("sigmoid"),
+                Dense(3, activation="softmax"),
+            ]
+        ),
+        (2, 2),
+    ),
+    "no-bias": (
+        lambda: Sequential([Dense(6, activation="tanh", use_bias=False), Dense(3, activation="softmax")]),
+        (4,),
+    ),
+    "dense-on-sequences": (
+        lambda: Sequential([Dense(5, activation="tanh"), Flatten(), Dense(3, activation="softmax")]),
+        (3, 4),
+    ),
+    "cnn-im2col": (
+        lambda: Sequential(
+            [
+                Conv2D(4, 3, activation="relu"),
+                MaxPool2D(2),
+                Conv2D(3, 2, strides=2, padding="same", use_bias=False, activation="tanh"),
+                Flatten(),
+                Dense(3, activation="softmax"),
+            ]
+        ),
+        (9, 9, 2),
+    ),
+    "cnn-xla-conv": (
+        lambda: Sequential(
+            [
+                Conv2D(4, 3, activation="relu", implementation="xla"),
+                AveragePooling2D(2),
+                Flatten(),
+                Dense(3, activation="softmax"),
+            ]
+        ),
+        (8, 8, 2),
+    ),
+    "maxout-fallback": (
+        lambda: Sequential([Dense(6, activation="tanh"), Maxout(2, 3), Dense(3, activation="softmax")]),
+        (4,),
+    ),
 }
 
 
@@ -62,8 +96,9 @@ def test_loss_fn_form_mean_is_the_batch_gradient(x64, rng):
 def test_gradients_and_norms_match_vmap_grad(x64, rng, name):
     model, params, x, y = _problem(name, rng)
     loss = losses.sparse_categorical_crossentropy
-    got, norms = jax.jit(lambda p, a, b: (per_example_gradients(model, p, a, b, loss),
-                                          per_example_gradient_norms(model, p, a, b, loss)))(params, x, y)
+    got, norms = jax.jit(
+        lambda p, a, b: (per_example_gradients(model, p, a, b, loss), per_example_gradient_norms(model, p, a, b, loss))
+    )(params, x, y)
     want = _vmap_grad(model, loss, params, x, y)
     assert jax.tree.structure(got) == jax.tree.structure(want)
     jax.tree.map(lambda g, w: np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-14), got, want)
@@ -102,8 +137,9 @@ def test_clipped_sum_and_noise_equal_optax_private_aggregate(x64, rng, name):
     clip = float(np.median(np.linalg.norm(_flat(per, 7), axis=1)))  # about half the examples get clipped
     for noise in (0.0, 1.3):
         ours = optax.chain(dp_sgd_aggregate(clip, noise, batch_size=7, key=jax.random.key(5)), optax.sgd(0.1))
-        theirs = optax.chain(optax.contrib.differentially_private_aggregate(clip, noise, key=jax.random.key(5)),
-                             optax.sgd(0.1))
+        theirs = optax.chain(
+            optax.contrib.differentially_private_aggregate(clip, noise, key=jax.random.key(5)), optax.sgd(0.1)
+        )
         ours_state, theirs_state = ours.init(params), theirs.init(params)
         for _ in range(2):  # the key advances the same way in both
             summed = jax.jit(lambda p, a, b: clipped_gradient_sum(model, p, a, b, loss, clip))(params, x, y)

@@ -10,8 +10,9 @@ X1 = np.array([0, 0, 1, 1])
 X2 = np.array([0, 1, 0, 1])
 
 
-@pytest.mark.parametrize("gate,table", [(P.AND, [0, 0, 0, 1]), (P.NAND, [1, 1, 1, 0]), (P.OR, [0, 1, 1, 1]),
-                                        (P.XOR, [0, 1, 1, 0])])
+@pytest.mark.parametrize(
+    "gate,table", [(P.AND, [0, 0, 0, 1]), (P.NAND, [1, 1, 1, 0]), (P.OR, [0, 1, 1, 1]), (P.XOR, [0, 1, 1, 0])]
+)
 def test_truth_tables(gate, table):
     np.testing.assert_array_equal(gate(X1, X2), table)
     assert [int(gate(a, b)) for a, b in zip(X1, X2)] == table

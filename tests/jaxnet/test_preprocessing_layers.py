@@ -1,4 +1,5 @@
 """Keras' preprocessing layers: equal to Keras 3 for a fixed draw, identity in inference, fresh in every epoch."""
+
 import os
 
 import jax
@@ -25,15 +26,17 @@ def _keras():
 
 # a factor (a, a) draws exactly a, so both libraries apply the same transform
 FIXED = {
-    "RandomRotation": (RandomRotation, ((0.1, 0.1),)),                        # 36 degrees
-    "RandomZoom": (RandomZoom, ((0.2, 0.2), (-0.3, -0.3))),                   # out 20% in height, in 30% in width
+    "RandomRotation": (RandomRotation, ((0.1, 0.1),)),  # 36 degrees
+    "RandomZoom": (RandomZoom, ((0.2, 0.2), (-0.3, -0.3))),  # out 20% in height, in 30% in width
     "RandomTranslation": (RandomTranslation, ((0.25, 0.25), (-0.125, -0.125))),
 }
 
 
 @pytest.mark.parametrize("layer", sorted(FIXED))
-@pytest.mark.parametrize("fill_mode, interpolation", [("reflect", "bilinear"), ("wrap", "bilinear"),
-                                                      ("constant", "bilinear"), ("nearest", "nearest")])
+@pytest.mark.parametrize(
+    "fill_mode, interpolation",
+    [("reflect", "bilinear"), ("wrap", "bilinear"), ("constant", "bilinear"), ("nearest", "nearest")],
+)
 def test_fixed_draw_equals_keras(layer, fill_mode, interpolation):
     keras = _keras()
     cls, args = FIXED[layer]
@@ -53,8 +56,7 @@ def test_rescaling_equals_keras_and_casts_integer_images():
     np.testing.assert_allclose(ours, pixels / 127.5 - 1.0, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("layer", [RandomFlip(), RandomRotation(0.2), RandomZoom(0.3),
-                                   RandomTranslation(0.2, 0.2)])
+@pytest.mark.parametrize("layer", [RandomFlip(), RandomRotation(0.2), RandomZoom(0.3), RandomTranslation(0.2, 0.2)])
 def test_identity_in_inference_and_random_per_image_in_training(layer):
     np.testing.assert_array_equal(layer.apply({}, IMAGES, key=KEY, training=False), IMAGES)
     batch = jnp.tile(jnp.asarray(IMAGES[:1]), (8, 1, 1, 1))
@@ -68,8 +70,11 @@ def test_identity_in_inference_and_random_per_image_in_training(layer):
 def test_flip_modes_and_ranges():
     image = jnp.asarray(IMAGES[:1])
     batch = jnp.tile(image, (16, 1, 1, 1))
-    allowed = {"horizontal": [image[0], image[0, :, ::-1]], "vertical": [image[0], image[0, ::-1]],
-               "horizontal_and_vertical": [image[0], image[0, ::-1, ::-1]]}  # Keras 3: one draw for both flips
+    allowed = {
+        "horizontal": [image[0], image[0, :, ::-1]],
+        "vertical": [image[0], image[0, ::-1]],
+        "horizontal_and_vertical": [image[0], image[0, ::-1, ::-1]],
+    }  # Keras 3: one draw for both flips
     for mode, outcomes in allowed.items():
         out = np.asarray(RandomFlip(mode).apply({}, batch, key=KEY, training=True))
         seen = {min(range(2), key=lambda i, o=o: np.abs(o - outcomes[i]).max()) for o in out}
@@ -90,8 +95,7 @@ def test_fresh_augmentation_every_epoch_inside_fit():
     def losses(front):
         model = Sequential([*front, Flatten(), Dense(1, use_bias=False, kernel_initializer="ones")])
         params = model.init(KEY, x.shape[1:])
-        _, history = fit(model, params, x, y, loss="mse", optimizer=optax.sgd(0.0), epochs=3, batch_size=2,
-                         verbose=0)
+        _, history = fit(model, params, x, y, loss="mse", optimizer=optax.sgd(0.0), epochs=3, batch_size=2, verbose=0)
         return history.history["loss"], evaluate(model, params, x, y, loss="mse", metrics=())["loss"]
 
     augmented, clean = losses([RandomTranslation(0.3, 0.3), RandomRotation(0.1)])
@@ -101,13 +105,15 @@ def test_fresh_augmentation_every_epoch_inside_fit():
 
 
 def test_bad_arguments_fail_at_construction_and_layers_serialise():
-    for make, match in [(lambda: RandomRotation(1.5), "RandomRotation factor"),
-                        (lambda: RandomZoom(-1), r"height_factor must be .* in \(-1, 1\]"),
-                        (lambda: RandomTranslation(0.1, "a"), "width_factor"),
-                        (lambda: RandomZoom(0.1, fill_mode="mirror_x"), "fill_mode must be one of"),
-                        (lambda: RandomRotation(0.1, interpolation="bicubic"), "interpolation"),
-                        (lambda: RandomFlip("diagonal"), "mode must be one of"),
-                        (lambda: Rescaling("1/255"), "scale must be a number")]:
+    for make, match in [
+        (lambda: RandomRotation(1.5), "RandomRotation factor"),
+        (lambda: RandomZoom(-1), r"height_factor must be .* in \(-1, 1\]"),
+        (lambda: RandomTranslation(0.1, "a"), "width_factor"),
+        (lambda: RandomZoom(0.1, fill_mode="mirror_x"), "fill_mode must be one of"),
+        (lambda: RandomRotation(0.1, interpolation="bicubic"), "interpolation"),
+        (lambda: RandomFlip("diagonal"), "mode must be one of"),
+        (lambda: Rescaling("1/255"), "scale must be a number"),
+    ]:
         with pytest.raises(ValueError, match=match):
             make()
     for layer in [RandomZoom((0.1, 0.2), fill_mode="constant"), RandomFlip("vertical", seed=3), Rescaling(0.5, 1)]:

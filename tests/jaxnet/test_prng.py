@@ -1,4 +1,5 @@
 """jaxnet registers JAX's unrolled threefry lowering for the CPU: the same random bits, without the loop."""
+
 import json
 import os
 import subprocess

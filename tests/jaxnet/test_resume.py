@@ -1,4 +1,5 @@
 """Exact resume: a run killed with SIGKILL at a random moment and started again ends bitwise as an uninterrupted one."""
+
 import json
 import os
 import random
@@ -42,9 +43,13 @@ SCRIPT = textwrap.dedent("""
 
 
 def _start(backup, out):
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(backup), str(out), str(EPOCHS)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(backup), str(out), str(EPOCHS)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=dict(os.environ, JAX_PLATFORMS="cpu"),
+    )
 
 
 def _finish(proc) -> tuple[list[np.ndarray], dict]:
@@ -109,8 +114,15 @@ def test_model_checkpoint_writes_orbax_folders(tmp_path):
     model = zoo.mlp()
     params = model.init(jax.random.key(0), (8, 8))
     x, y = np.random.default_rng(0).normal(size=(64, 8, 8)).astype(np.float32), np.arange(64) % 10
-    trained, history = fit(model, params, x, y, epochs=2, verbose=0,
-                           callbacks=[ModelCheckpoint(tmp_path / "ckpt", monitor="loss", backend="orbax")])
+    trained, history = fit(
+        model,
+        params,
+        x,
+        y,
+        epochs=2,
+        verbose=0,
+        callbacks=[ModelCheckpoint(tmp_path / "ckpt", monitor="loss", backend="orbax")],
+    )
     template = {"params": params, "opt_state": history.opt_state}
     restored, meta = restore(tmp_path / "ckpt", template)  # the same folder, written twice: the last epoch's
     assert meta == {"epoch": 1}

@@ -1,4 +1,5 @@
 """The data set is split by rows over the devices, not copied to each: 4 simulated CPU devices in a subprocess."""
+
 import json
 import os
 import subprocess

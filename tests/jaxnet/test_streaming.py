@@ -1,4 +1,5 @@
 """Training from a memmap or a Grain source: the same results as in memory, with bounded resident memory."""
+
 import json
 import os
 import subprocess
@@ -43,10 +44,12 @@ def test_streamed_training_equals_in_memory(tmp_path, small_chunks):
     params = model.init(jax.random.key(0), (8, 8))
     kw = dict(metrics=["accuracy"], epochs=2, batch_size=32, key=jax.random.key(3), verbose=0)
     x_mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
-    cases = {"memmap": ((x, y), (x_mapped, np.load(tmp_path / "y.npy", mmap_mode="r"))),
-             "memmap slice": ((x[100:700], y[100:700]), (x_mapped[100:700], y[100:700])),
-             "grain MapDataset": ((x, y), (grain.MapDataset.source(Pairs(x, y)), None)),
-             "grain source": ((x, y), (Pairs(x, y), None))}
+    cases = {
+        "memmap": ((x, y), (x_mapped, np.load(tmp_path / "y.npy", mmap_mode="r"))),
+        "memmap slice": ((x[100:700], y[100:700]), (x_mapped[100:700], y[100:700])),
+        "grain MapDataset": ((x, y), (grain.MapDataset.source(Pairs(x, y)), None)),
+        "grain source": ((x, y), (Pairs(x, y), None)),
+    }
     for name, (in_memory, streamed_input) in cases.items():
         memory_params, memory = fit(model, params, *in_memory, **kw)
         streamed_params, streamed = fit(model, params, *streamed_input, **kw)
@@ -69,7 +72,8 @@ def test_stream_errors(tmp_path):
         fit(model, params, x[:, :2], np.zeros(10, int), verbose=0)
 
 
-MEMORY_SCRIPT = textwrap.dedent("""
+MEMORY_SCRIPT = textwrap.dedent(
+    """
     import json, sys
     import jax, numpy as np
     from jaxnet import Dense, Flatten, Sequential
@@ -89,7 +93,9 @@ MEMORY_SCRIPT = textwrap.dedent("""
     params, history = fit(model, params, x, y, epochs=1, batch_size=512, verbose=0)
     peak = peak_rss()
     print(json.dumps({"before": before, "peak": peak, "loss": history.history["loss"][0]}))
-""" % ())
+"""
+    % ()
+)
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the peak resident memory from /proc")
@@ -106,12 +112,19 @@ def test_a_file_larger_than_memory_trains_with_bounded_resident_memory(tmp_path)
         for _ in range(n // 8192):
             f.write(rng.normal(size=(8192, width)).astype(np.float32).tobytes())
     size = os.path.getsize(path)
-    out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(path), str(n), str(width)], check=True,
-                         capture_output=True, text=True, env=dict(os.environ, JAX_PLATFORMS="cpu")).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, str(path), str(n), str(width)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, JAX_PLATFORMS="cpu"),
+    ).stdout
     result = json.loads(out.strip().splitlines()[-1])
     growth = result["peak"] - result["before"]
-    print(f"file {size / 2**20:.0f} MiB, peak RSS {result['peak'] / 2**20:.0f} MiB "
-          f"(+{growth / 2**20:.0f} MiB while training)")
+    print(
+        f"file {size / 2**20:.0f} MiB, peak RSS {result['peak'] / 2**20:.0f} MiB "
+        f"(+{growth / 2**20:.0f} MiB while training)"
+    )
     assert np.isfinite(result["loss"])
     assert growth < size / 6  # a few 2 MiB chunks in flight (about 40 MiB measured), never the file
     assert result["peak"] < size

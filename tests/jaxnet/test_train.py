@@ -18,8 +18,17 @@ def digits():
 def test_digits_mlp_reaches_097(digits):
     (x, y), (xt, yt) = digits
     model = zoo.mlp()
-    params, history = fit(model, model.init(KEY, (8, 8)), x, y, metrics=["accuracy"], epochs=40, batch_size=32,
-                          validation_split=0.1, verbose=0)
+    params, history = fit(
+        model,
+        model.init(KEY, (8, 8)),
+        x,
+        y,
+        metrics=["accuracy"],
+        epochs=40,
+        batch_size=32,
+        validation_split=0.1,
+        verbose=0,
+    )
     assert evaluate(model, params, xt, yt, metrics=["accuracy"])["accuracy"] >= 0.97
     assert len(history.history["val_accuracy"]) == 40 and history.history["loss"][-1] < history.history["loss"][0]
 
@@ -27,24 +36,37 @@ def test_digits_mlp_reaches_097(digits):
 def test_digits_cnn_reaches_098(digits):
     (x, y), (xt, yt) = digits
     model = zoo.small_cnn()
-    params, _ = fit(model, model.init(KEY, (8, 8, 1)), x[..., None], y, metrics=["accuracy"], epochs=15,
-                    batch_size=32, verbose=0)
+    params, _ = fit(
+        model, model.init(KEY, (8, 8, 1)), x[..., None], y, metrics=["accuracy"], epochs=15, batch_size=32, verbose=0
+    )
     assert evaluate(model, params, xt[..., None], yt, metrics=["accuracy"])["accuracy"] >= 0.98
 
 
 def test_iris_reaches_095():
     (x, y), (xt, yt) = datasets.load_iris()
     model = Sequential([Dense(16, activation="relu"), Dense(3, activation="softmax")])
-    params, _ = fit(model, model.init(KEY, (4,)), x, y, optimizer="adam", learning_rate=0.01, epochs=100,
-                    batch_size=16, verbose=0)
+    params, _ = fit(
+        model, model.init(KEY, (4,)), x, y, optimizer="adam", learning_rate=0.01, epochs=100, batch_size=16, verbose=0
+    )
     assert evaluate(model, params, xt, yt, metrics=["accuracy"])["accuracy"] >= 0.95
 
 
 def test_diabetes_regression_beats_the_mean_widely():
     (x, y), (xt, yt) = datasets.load_diabetes()
     model = zoo.regression_mlp()
-    params, _ = fit(model, model.init(KEY, (10,)), x, y, loss="mse", metrics=["mae"], optimizer="adam",
-                    learning_rate=0.01, epochs=150, batch_size=32, verbose=0)
+    params, _ = fit(
+        model,
+        model.init(KEY, (10,)),
+        x,
+        y,
+        loss="mse",
+        metrics=["mae"],
+        optimizer="adam",
+        learning_rate=0.01,
+        epochs=150,
+        batch_size=32,
+        verbose=0,
+    )
     mse = evaluate(model, params, xt, yt, loss="mse", metrics=["mae"])["loss"]
     baseline = float(np.mean((yt - y.mean()) ** 2))
     assert mse < 0.7 * baseline, (mse, baseline)  # linear least squares reaches 0.66 of the baseline on this split
@@ -53,8 +75,10 @@ def test_diabetes_regression_beats_the_mean_widely():
 def test_same_seed_gives_bitwise_identical_parameters(digits):
     (x, y), _ = digits
     model = zoo.mlp()
-    runs = [fit(model, model.init(KEY, (8, 8)), x[:300], y[:300], epochs=2, key=jax.random.key(7), verbose=0)[0]
-            for _ in range(2)]
+    runs = [
+        fit(model, model.init(KEY, (8, 8)), x[:300], y[:300], epochs=2, key=jax.random.key(7), verbose=0)[0]
+        for _ in range(2)
+    ]
     jax.tree.map(lambda a, b: np.testing.assert_array_equal(a, b), *runs)
     other = fit(model, model.init(KEY, (8, 8)), x[:300], y[:300], epochs=2, key=jax.random.key(8), verbose=0)[0]
     assert not np.array_equal(other["dense"]["w"], runs[0]["dense"]["w"])
@@ -107,8 +131,16 @@ def test_dropout_gets_a_new_mask_each_step(rng):
             jax.debug.callback(lambda k: masks.append(np.asarray(jax.random.key_data(k))), key)
         return model.apply(p, x, key=key, training=training)
 
-    fit(apply, params, np.ones((12, 20), np.float32), np.ones((12, 1), np.float32), loss="mse", epochs=2,
-        batch_size=4, verbose=0)
+    fit(
+        apply,
+        params,
+        np.ones((12, 20), np.float32),
+        np.ones((12, 1), np.float32),
+        loss="mse",
+        epochs=2,
+        batch_size=4,
+        verbose=0,
+    )
     assert len(masks) == 6 and len({m.tobytes() for m in masks}) == 6
 
 
@@ -116,10 +148,28 @@ def test_shuffle_false_and_one_hot_labels(rng):
     model = Sequential([Dense(3, activation="softmax")])
     x, labels = rng.normal(size=(30, 4)).astype(np.float32), rng.integers(0, 3, 30)
     y = datasets.one_hot(labels, 3)
-    a = fit(model, model.init(KEY, (4,)), x, y, loss="categorical_crossentropy", metrics=["accuracy"],
-            shuffle=False, key=jax.random.key(1), verbose=0)
-    b = fit(model, model.init(KEY, (4,)), x, y, loss="categorical_crossentropy", metrics=["accuracy"],
-            shuffle=False, key=jax.random.key(2), verbose=0)
+    a = fit(
+        model,
+        model.init(KEY, (4,)),
+        x,
+        y,
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+        shuffle=False,
+        key=jax.random.key(1),
+        verbose=0,
+    )
+    b = fit(
+        model,
+        model.init(KEY, (4,)),
+        x,
+        y,
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+        shuffle=False,
+        key=jax.random.key(2),
+        verbose=0,
+    )
     jax.tree.map(lambda u, v: np.testing.assert_array_equal(u, v), a[0], b[0])  # keys only shuffle and drop out
     assert a[1].history["accuracy"] == b[1].history["accuracy"] and a[1].history["loss"] == b[1].history["loss"]
 
@@ -137,10 +187,19 @@ def test_schedule_and_optax_transformation(rng):
     x = rng.normal(size=(64, 3)).astype(np.float32)
     y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32)
     schedule = optax.exponential_decay(0.1, transition_steps=10, decay_rate=0.5)
-    _, h1 = fit(model, model.init(KEY, (3,)), x, y, loss="mse", optimizer="sgd", learning_rate=schedule,
-                epochs=10, verbose=0)
-    _, h2 = fit(model, model.init(KEY, (3,)), x, y, loss="mse", optimizer=optax.chain(optax.clip(1.0),
-                optax.adam(0.05)), epochs=10, verbose=0)
+    _, h1 = fit(
+        model, model.init(KEY, (3,)), x, y, loss="mse", optimizer="sgd", learning_rate=schedule, epochs=10, verbose=0
+    )
+    _, h2 = fit(
+        model,
+        model.init(KEY, (3,)),
+        x,
+        y,
+        loss="mse",
+        optimizer=optax.chain(optax.clip(1.0), optax.adam(0.05)),
+        epochs=10,
+        verbose=0,
+    )
     assert h1.history["loss"][-1] < h1.history["loss"][0] and h2.history["loss"][-1] < h2.history["loss"][0]
 
 
@@ -148,7 +207,10 @@ BAD = [
     (dict(x=np.ones((10, 4)), y=np.zeros(9)), "x has 10 examples but y has 9"),
     (dict(x=np.ones((0, 4)), y=np.zeros(0)), "empty"),
     (dict(x=np.full((5, 4), np.nan), y=np.zeros(5)), "20 NaN or infinite"),
-    (dict(x=np.ones((5, 4)), y=np.array([0, 1, 2, 3, 7])), r"labels in \[0, 2\] for a model with 3 outputs, got labels from 0 to 7"),
+    (
+        dict(x=np.ones((5, 4)), y=np.array([0, 1, 2, 3, 7])),
+        r"labels in \[0, 2\] for a model with 3 outputs, got labels from 0 to 7",
+    ),
     (dict(x=np.ones((5, 4)), y=np.zeros(5), batch_size=0), "batch_size must be a positive integer"),
     (dict(x=np.ones((5, 4)), y=np.zeros(5), optimizer="adamw2"), "unknown optimizer 'adamw2'"),
     (dict(x=np.ones((5, 4)), y=np.zeros(5), loss="crossentropy"), "unknown loss 'crossentropy'"),

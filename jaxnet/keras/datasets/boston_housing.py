@@ -1,4 +1,5 @@
 """``keras.datasets.boston_housing``."""
+
 from jaxnet import datasets as _datasets
 
 

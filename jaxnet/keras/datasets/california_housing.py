@@ -1,4 +1,5 @@
 """``keras.datasets.california_housing``."""
+
 from jaxnet import datasets as _datasets
 
 
@@ -16,5 +17,4 @@ def load_data(version: str = "large", path=None, test_split: float = 0.2, seed: 
     Returns:
         ``((x_train, y_train), (x_test, y_test))``.
     """
-    return _datasets.load_california_housing(path, test_split=test_split, seed=seed, download=download,
-                                             version=version)
+    return _datasets.load_california_housing(path, test_split=test_split, seed=seed, download=download, version=version)

@@ -1,4 +1,5 @@
 """``keras.datasets.cifar10``."""
+
 from jaxnet import datasets as _datasets
 
 

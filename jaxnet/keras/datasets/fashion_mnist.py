@@ -1,4 +1,5 @@
 """``keras.datasets.fashion_mnist``."""
+
 from jaxnet import datasets as _datasets
 
 

@@ -1,4 +1,5 @@
 """``keras.datasets.mnist``."""
+
 from jaxnet import datasets as _datasets
 
 
