@@ -12,6 +12,8 @@ operand's shape. The traced graph is what ``graphviz_tools.render`` draws.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Callable, Iterable
 
 import numpy as np
@@ -49,6 +51,14 @@ def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad.reshape(shape)
 
 
+def _call_site() -> str | None:
+    """``file.py:line`` of the user's code that asked for an operation (the first frame outside this module)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    return None if frame is None else f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
 def _as_var(value) -> "Var":
     return value if isinstance(value, Var) else Var(value, constant=True)
 
@@ -64,7 +74,7 @@ class Var:
         constant: a number written into an expression (``x * 1.1``); drawn with its value as label.
     """
 
-    __slots__ = ("value", "grad", "name", "op", "parents", "constant", "_backward", "edge_grads")
+    __slots__ = ("value", "grad", "name", "op", "parents", "constant", "_backward", "edge_grads", "site")
 
     def __init__(
         self,
@@ -83,6 +93,7 @@ class Var:
         self.constant = constant
         self._backward = backward  # out_grad -> one gradient per parent
         self.edge_grads = None  # per-parent cotangents of the last backward(); None before one
+        self.site = None  # where an operation's result was asked for (file.py:line), for the tooltip
 
     # --- construction helpers ----------------------------------------------------------------
     @property
@@ -90,7 +101,9 @@ class Var:
         return self.value.shape
 
     def _result(self, value, op: str, parents: Iterable["Var"], backward: Callable) -> "Var":
-        return Var(value, op=op, parents=tuple(parents), backward=backward)
+        result = Var(value, op=op, parents=tuple(parents), backward=backward)
+        result.site = _call_site()
+        return result
 
     def _binary(self, other, op: str, value_fn: Callable, grads_fn: Callable) -> "Var":
         other = _as_var(other)

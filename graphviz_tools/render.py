@@ -235,7 +235,7 @@ def _backward_steps(order: list[Var], show_grad: bool) -> dict:
 
 
 def _tooltip(v: Var, names: dict, number_format, show_grad: bool) -> str:
-    """What hovering a Var's node shows: its equation, shape and dtype, value and gradient."""
+    """What hovering a Var's node shows: its equation, the source file:line, shape and dtype, value and gradient."""
     name = names[id(v)]
     args = [names[id(p)] for p in v.parents]
     symbol = SYMBOLS.get(v.op, v.op).replace("\n", "")
@@ -245,6 +245,8 @@ def _tooltip(v: Var, names: dict, number_format, show_grad: bool) -> str:
         lines = [f"{name} = {args[0]} {symbol} {args[1]}"]
     else:
         lines = [f"{name} = {symbol}({', '.join(args)})"]
+    if v.site:
+        lines.append(v.site)
     lines.append(f"shape {tuple(v.value.shape)} {v.value.dtype}")
     lines.append(f"value {summarize(v.value, number_format)}")
     if show_grad and not v.constant:

@@ -209,12 +209,15 @@ def test_every_node_has_a_tooltip_and_gradient_edges_are_numbered_backward():
     assert "grad-step" not in to_digraph(examples.two_layer(), show_grad=False).source
 
 
-def test_tooltips_say_equation_shape_value_and_gradient():
+def test_tooltips_say_equation_source_line_shape_value_and_gradient():
+    import inspect
     import re
 
     source = to_digraph(examples.apple()).source
     tips = dict(re.findall(r'^\t(\w+) \[.*tooltip="([^"]*)"', source, re.M))
-    assert tips["v2"] == "apple_price = apple × apple_num\\nshape () float64\\nvalue 200\\ngrad 1.1"
+    lines, first = inspect.getsourcelines(examples.apple)
+    site = f"examples.py:{first + next(i for i, line in enumerate(lines) if 'apple_price = a * n' in line)}"
+    assert tips["v2"] == f"apple_price = apple × apple_num\\n{site}\\nshape () float64\\nvalue 200\\ngrad 1.1"
     assert tips["v0"] == "apple (input)\\nshape () float64\\nvalue 100\\ngrad 2.2"
 
 
