@@ -10,7 +10,8 @@ by an atomic rename) and started again ends with bitwise the same parameters and
 history as a run that was never interrupted. Under ``jax.distributed`` every process
 calls it and Orbax writes each array's shards from the processes that hold them.
 
-``save`` / ``restore`` write and read one pytree checkpoint (a folder) directly.
+``save`` / ``restore`` write and read one pytree checkpoint (a folder) directly; ``read_metadata`` reads its
+JSON facts alone. ``jaxnet.keras``' ``model.save("name.orbax")`` / ``load_model`` use them.
 """
 
 from __future__ import annotations
@@ -65,6 +66,15 @@ def restore(directory: str | os.PathLike, template: Any) -> tuple[Any, dict]:
     with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as checkpointer:
         restored = checkpointer.restore(pathlib.Path(directory).absolute(), args=_args(template, None, restore=True))
     return restored["state"], restored["meta"]
+
+
+def read_metadata(directory: str | os.PathLike) -> dict:
+    """The JSON metadata of a checkpoint written by ``save``, without reading its arrays."""
+    with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as checkpointer:
+        restored = checkpointer.restore(
+            pathlib.Path(directory).absolute(), args=ocp.args.Composite(meta=ocp.args.JsonRestore())
+        )
+    return restored["meta"]
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ _KERAS_ORDER = {"w": 0, "gamma": 1, "b": 2, "beta": 2, "moving_mean": 3, "moving
 
 #: Names that Keras writes as legacy HDF5; jaxnet writes its own format under them (see ``Sequential.save``).
 H5_SUFFIXES = (".h5", ".hdf5")
+#: ``save("model.orbax")`` writes an Orbax checkpoint folder (sharded and multi-process: every process calls it).
+ORBAX_SUFFIX = ".orbax"
 
 
 def ordered_weights(network: Layer, params: Any) -> list:
@@ -369,6 +371,10 @@ class Sequential:
         trees = {"params": params}
         if opt_state is not None:
             trees["opt_state"] = opt_state
+        if pathlib.Path(path).suffix == ORBAX_SUFFIX:
+            from jaxnet import orbax_checkpoint  # Orbax is imported only by those who use it
+
+            return orbax_checkpoint.save(path, trees, {**meta, "trees": sorted(trees)})
         return checkpoint.save(path, trees, meta)
 
     def save(self, path: str | os.PathLike) -> os.PathLike:
@@ -378,6 +384,9 @@ class Sequential:
           ``keras.models.load_model`` of Keras 3 loads too: the architecture and weights, with the compile
           settings for jaxnet; not the optimizer state. Sequential models of Dense, Conv2D, pooling, Flatten,
           Dropout and Activation layers.
+        - ``.orbax``: an Orbax checkpoint folder with the same contents as the ``.npz`` (the architecture,
+          weights and optimizer state); under ``jax.distributed`` every process calls ``save`` and each
+          writes the shards it holds.
         - anything else (``.npz``, none): jaxnet's own ``.npz`` checkpoint with the architecture, weights
           and optimizer state, for any jaxnet model. ``.h5`` / ``.hdf5`` (Keras' legacy HDF5, which the
           course notes use) are accepted as names but get this format, with a warning saying so.
@@ -411,6 +420,10 @@ def _saved_model(path, meta: dict) -> tuple[Layer, Any, Any]:
     Raises:
         jaxnet.checkpoint.CheckpointError: for an architecture or input shape that cannot be rebuilt.
     """
+    if "architecture" not in meta:
+        raise checkpoint.CheckpointError(
+            f"{os.fspath(path)!r} holds weights but no architecture: it was not written by Sequential.save"
+        )
     try:
         network = serialize.from_config(meta["architecture"])
     except (ValueError, TypeError, KeyError, RecursionError) as err:
@@ -439,12 +452,30 @@ def _saved_model(path, meta: dict) -> tuple[Layer, Any, Any]:
     return network, shape, template
 
 
+def _compile_config(meta: dict, optimizer: optax.GradientTransformation | None) -> dict | None:
+    """``compile``'s arguments as saved, the optimizer rebuilt (or the one given, for an Optax transformation)."""
+    config = meta.get("compile")
+    if config is None:
+        return None
+    if config["optimizer"] == "custom":
+        if optimizer is None:
+            raise ValueError(
+                "this model was compiled with an Optax transformation: pass it as "
+                "load_model(path, optimizer=...) to restore the optimizer state"
+            )
+        return {**config, "optimizer": optimizer}
+    if isinstance(config["optimizer"], dict):
+        return {**config, "optimizer": keras_optimizers.deserialize(config["optimizer"])}
+    return config
+
+
 def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformation | None = None) -> Sequential:
     """Rebuild a model saved by ``Sequential.save``: architecture, weights and optimizer state.
 
     Arguments:
-        path: the ``.npz`` checkpoint (any name but ``.keras``), or a ``.keras`` file written by
-            ``Sequential.save`` or by Keras 3 (a Sequential model of the layers ``save`` lists).
+        path: the ``.npz`` checkpoint (any name but ``.keras`` and ``.orbax``), an ``.orbax`` folder, or a
+            ``.keras`` file written by ``Sequential.save`` or by Keras 3 (a Sequential model of the layers
+            ``save`` lists).
         optimizer: the Optax transformation, needed only if the model was compiled with one (not a name).
 
     Returns:
@@ -459,12 +490,19 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
         network, input_shape, params, meta = _keras_format.read(path)
         leaves = {"params": jax.tree.leaves(params)}
         template = jax.eval_shape(lambda k: network.init(k, tuple(input_shape)), jax.random.key(0))
+    elif pathlib.Path(path).suffix == ORBAX_SUFFIX:
+        from jaxnet import orbax_checkpoint
+
+        meta = orbax_checkpoint.read_metadata(path)
+        network, input_shape, template = _saved_model(path, meta)
+        saved = {"params": template}
+        if "opt_state" in meta.get("trees", ()):
+            tx = optimizers.get(_compile_config(meta, optimizer)["optimizer"], meta["compile"]["learning_rate"])
+            saved["opt_state"] = jax.eval_shape(tx.init, template)
+        trees, _ = orbax_checkpoint.restore(path, saved)
+        leaves = {name: jax.tree.leaves(tree) for name, tree in trees.items()}
     else:
         meta = checkpoint.read_metadata(path)
-        if "architecture" not in meta:
-            raise checkpoint.CheckpointError(
-                f"{os.fspath(path)!r} holds weights but no architecture: it was not written by Sequential.save"
-            )
         network, input_shape, template = _saved_model(path, meta)
         leaves, meta = checkpoint.load(path, expected={"params": template})  # shapes checked before reading
     if isinstance(network, functional.Functional):
@@ -475,17 +513,8 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
         model = Sequential(network.layers, name=network.name)
         model.input_shape = tuple(input_shape)
     model.params = checkpoint.restore(template, leaves["params"], "parameters")
-    config = meta.get("compile")
+    config = _compile_config(meta, optimizer)
     if config is not None:
-        if config["optimizer"] == "custom":
-            if optimizer is None:
-                raise ValueError(
-                    "this model was compiled with an Optax transformation: pass it as "
-                    "load_model(path, optimizer=...) to restore the optimizer state"
-                )
-            config = {**config, "optimizer": optimizer}
-        elif isinstance(config["optimizer"], dict):
-            config = {**config, "optimizer": keras_optimizers.deserialize(config["optimizer"])}
         model.compile(**config)
         if "opt_state" in leaves:
             tx = optimizers.get(config["optimizer"], config["learning_rate"])

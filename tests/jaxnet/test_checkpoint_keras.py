@@ -30,9 +30,10 @@ def test_the_seeds_keras_flow(trained, capsys):
     assert "Total params: 2,410" in capsys.readouterr().out
 
 
-def test_save_and_load_predict_identically_and_resume(trained, tmp_path):
+@pytest.mark.parametrize("name", ["digits.npz", "digits.orbax"])  # jaxnet's file, an Orbax checkpoint folder
+def test_save_and_load_predict_identically_and_resume(trained, tmp_path, name):
     model, _, (x, y), (xt, yt) = trained
-    path = model.save(tmp_path / "digits.npz")
+    path = model.save(tmp_path / name)
     again = load_model(path)
     np.testing.assert_array_equal(again.predict(xt), model.predict(xt))
     jax.tree.map(np.testing.assert_array_equal, again.opt_state, model.opt_state)

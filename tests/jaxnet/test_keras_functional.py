@@ -126,13 +126,14 @@ def test_one_loss_for_every_output_and_dict_losses(rng):
         one.fit((xa, xb), xa[:, :1])
 
 
-def test_save_and_load_model_predict_the_same(tmp_path, data):
+@pytest.mark.parametrize("suffix", [".npz", ".orbax"])  # jaxnet's file, an Orbax checkpoint folder
+def test_save_and_load_model_predict_the_same(tmp_path, data, suffix):
     x, y = data
     model = _wide_and_deep(keras)
     model.compile(loss="mse", optimizer="sgd")
     model.fit(x, y, epochs=1, verbose=0)
-    model.save(tmp_path / "wide_deep.npz")
-    loaded = keras.models.load_model(tmp_path / "wide_deep.npz")
+    model.save(tmp_path / f"wide_deep{suffix}")
+    loaded = keras.models.load_model(tmp_path / f"wide_deep{suffix}")
     assert isinstance(loaded, keras.Model) and loaded.layers[3].__class__ is Concatenate
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     assert loaded.evaluate(x, y) == pytest.approx(model.evaluate(x, y))
@@ -146,8 +147,8 @@ def test_save_and_load_model_predict_the_same(tmp_path, data):
     )
     inputs, targets = (x[:, :5], x[:, 2:]), [y, y]
     two.fit(inputs, targets, epochs=1, verbose=0)
-    two.save(tmp_path / "two.npz")
-    loaded = keras.models.load_model(tmp_path / "two.npz")
+    two.save(tmp_path / f"two{suffix}")
+    loaded = keras.models.load_model(tmp_path / f"two{suffix}")
     assert loaded.evaluate(inputs, targets, return_dict=True) == pytest.approx(
         two.evaluate(inputs, targets, return_dict=True)
     )
