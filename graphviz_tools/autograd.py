@@ -82,9 +82,8 @@ class Var:
         self.parents = tuple(parents)
         self.constant = constant
         self._backward = backward  # out_grad -> one gradient per parent
-        self.edge_grads: tuple[np.ndarray, ...] | None = (
-            None  # per-parent cotangents of the last backward(); None before one
-        )
+        # per-parent cotangents of the last backward(); None before one
+        self.edge_grads: tuple[np.ndarray, ...] | None = None
 
     # --- construction helpers ----------------------------------------------------------------
     @property
