@@ -63,13 +63,14 @@ demo: install
 	$(BIN)/python -m benchmarks.train_speed --quick --plot $(OUT)/train_speed.png --json $(OUT)/train_speed.json
 	@echo "Outputs are in $(OUT)/. Install the benchmark peers (Keras 3, PyTorch) with: make bench-extra"
 
-# Lint (ruff check, ruff format --check), then the default suite (slow tests excluded), two workers for the two cores.
+# Lint (ruff check, ruff format --check, mypy), then the default suite (slow tests excluded), two workers for the two cores.
 test: install lint
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: install
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m mypy
 
 test-slow: install
 	$(BIN)/python -m pytest -n 2 -q -m slow
@@ -97,4 +98,4 @@ bench-extra: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache

@@ -71,6 +71,7 @@ def measure(library: str, workload, quick: bool) -> dict:
     rows = []
     for what, m, k, n in gemm_shapes(workload):
         a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
+        times: dict[int | str, float]  # seconds by thread count ("default": XLA's own pool)
         if library == "mkl (pytorch)":
             import torch
 
@@ -92,7 +93,7 @@ def measure(library: str, workload, quick: bool) -> dict:
 
             matmul, ja, jb = jax.jit(jnp.matmul), jnp.asarray(a), jnp.asarray(b)
             times = {"default": _time(lambda: matmul(ja, jb).block_until_ready(), budget)}
-        best = min(times, key=times.get)
+        best = min(times, key=lambda threads: times[threads])
         rows.append(
             {
                 "what": what,

@@ -22,6 +22,7 @@ import pathlib
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -141,7 +142,7 @@ def jax_worker(config: Config) -> list[dict]:
     def rows_for(hidden: int) -> dict:
         net, params, x, t = make_problem(hidden, config.batch, config.dtype, config.seed)
         params, x, t = jax.tree.map(jnp.asarray, params), jnp.asarray(x), jnp.asarray(t)
-        row = {"hidden": hidden}
+        row: dict[str, float] = {"hidden": hidden}
         time_it = _timer(row, config.repeats)
         compiled = lambda fn, *args: jax.jit(fn).lower(*args).compile()
         grad = jax.grad(net.loss)
@@ -220,7 +221,7 @@ def agreement(config: Config) -> dict:
     from jaxnet.book.numerical import numerical_gradient
 
     with jax.enable_x64(True):
-        result = {"book_check": {}, "per_size": []}
+        result: dict[str, Any] = {"book_check": {}, "per_size": []}
         net, params, x, t = make_problem(BOOK_HIDDEN, 3, "float64", config.seed)
         numeric, manual = net.numerical_gradient(params, x, t), net.gradient(params, x, t)
         auto = jax.jit(net.autodiff_gradient)(jax.tree.map(jnp.asarray, params), jnp.asarray(x), jnp.asarray(t))

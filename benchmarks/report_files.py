@@ -13,7 +13,7 @@ from jaxnet._src.atomic import check_writable
 def write_report_files(
     report: dict,
     json_path: pathlib.Path | None,
-    others: Sequence[tuple[pathlib.Path | None, Callable[[pathlib.Path], None]]] = (),
+    others: Sequence[tuple[pathlib.Path | None, Callable[[pathlib.Path], object]]] = (),
 ) -> None:
     """Write the report as JSON and each (path, writer) pair whose path was given, saying where."""
     for path, write in ((json_path, lambda p: p.write_text(json.dumps(report, indent=2))), *others):

@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--worker", type=int, nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return _worker(*args.worker, args.examples, args.epochs)
+        nproc, pid, port = args.worker
+        return _worker(nproc, pid, port, args.examples, args.epochs)
     print(f"{os.cpu_count()} cores; {args.examples} examples and batch 32 per process")
     print("| processes | global batch | samples/s | efficiency |\n| --- | --- | --- | --- |")
     base = None

@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 from benchmarks.report_files import check_report_paths, positive_int, write_report_files
 from benchmarks.workloads import WORKLOADS
@@ -111,7 +112,7 @@ def run(workloads: list[str], quick: bool, repeats: int, timeout: float, trainer
     from benchmarks.gemm import LIBRARIES, limit
     from benchmarks.timing import environment
 
-    report = {"environment": environment(), "quick": quick, "repeats": repeats, "workloads": {}}
+    report: dict[str, Any] = {"environment": environment(), "quick": quick, "repeats": repeats, "workloads": {}}
     for name in workloads:
         workload = WORKLOADS[name]
         flops = _spawn("flops", name, quick, 0, timeout).get("flops_per_example")

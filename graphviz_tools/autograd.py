@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 from typing import Callable, Iterable
 
 import numpy as np
@@ -53,7 +54,7 @@ def _unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 
 def _call_site() -> str | None:
     """``file.py:line`` of the user's code that asked for an operation (the first frame outside this module)."""
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename == __file__:
         frame = frame.f_back
     return None if frame is None else f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
@@ -92,8 +93,9 @@ class Var:
         self.parents = tuple(parents)
         self.constant = constant
         self._backward = backward  # out_grad -> one gradient per parent
-        self.edge_grads = None  # per-parent cotangents of the last backward(); None before one
-        self.site = None  # where an operation's result was asked for (file.py:line), for the tooltip
+        # per-parent cotangents of the last backward(); None before one
+        self.edge_grads: tuple[np.ndarray, ...] | None = None
+        self.site: str | None = None  # where an operation's result was asked for (file.py:line), for the tooltip
 
     # --- construction helpers ----------------------------------------------------------------
     @property

@@ -127,7 +127,8 @@ def _unit_inputs(jaxpr: jcore.Jaxpr, unit: Unit, scalars: set) -> list[tuple[Any
     eqns = [jaxpr.eqns[i] for i in unit.eqns]
     if unit.kind == "op":
         return [(v, slot) for slot, v in enumerate(eqns[0].invars)]
-    made, seen, inputs = set(), set(), []
+    made, seen = set(), set()
+    inputs: list[tuple[Any, int | None]] = []
     for eqn in eqns:
         for v in eqn.invars:
             if isinstance(v, jcore.Var) and v not in scalars and v not in made and v not in seen:
@@ -261,7 +262,9 @@ def trace_backprop(
                 nodes[f"c{i}"] = producer[var] = Node(
                     f"c{i}", f"const {var.aval.str_short(short_dtypes=True)}", "const"
                 )
-        unit_nodes, unit_edges, probe_avals = [], [], []
+        unit_nodes: list[Node] = []
+        unit_edges: list[list[tuple]] = []
+        probe_avals: list[Any] = []  # the ShapedArrays of differentiable values (AbstractValue has no shape)
         for k, unit in enumerate(grouping.units):
             node = Node(f"u{k}", unit.label, unit.kind, unit.scope, unit)
             nodes[node.id] = node
@@ -284,9 +287,8 @@ def trace_backprop(
             )
         )
         float_outs = [v for v in outs if isinstance(v, jcore.Var) and _inexact(v.aval)]
-        seeds = [
-            np.ones(v.aval.shape, v.aval.dtype) if seed is None else np.asarray(seed, v.aval.dtype) for v in float_outs
-        ]
+        float_avals: list[Any] = [v.aval for v in float_outs]  # ShapedArrays (AbstractValue declares no shape)
+        seeds = [np.ones(a.shape, a.dtype) if seed is None else np.asarray(seed, a.dtype) for a in float_avals]
         run = _probed_run(closed, grouping.units, unit_edges, shown)
 
         @jax.jit
@@ -299,7 +301,8 @@ def trace_backprop(
         value_of = {v: _host(x) for v, x in zip(shown, values)}
         value = lambda v: np.asarray(v.val) if isinstance(v, jcore.Literal) else value_of[v]  # noqa: E731
         cotangents = [np.asarray(g) for g in cotangents]
-        edges, totals = [], {}
+        edges: list[Edge] = []
+        totals: dict[jcore.Var, Any] = {}
         label_outs = list(output_names or (["out"] if len(outs) == 1 else [f"out{i}" for i in range(len(outs))]))
         for i, var in enumerate(outs):
             nodes[f"out{i}"] = Node(f"out{i}", label_outs[i], "output")
@@ -307,9 +310,9 @@ def trace_backprop(
             src = producer[var].id if var in producer else f"out{i}"
             edges.append(Edge(src, f"out{i}", var, value(var), cot, 0 if cot is not None else None))
         step, literal_count = 0, 0
-        for node, edges_of_unit in zip(reversed(unit_nodes), reversed(unit_edges)):
+        for node, unit, edges_of_unit in zip(reversed(unit_nodes), reversed(grouping.units), reversed(unit_edges)):
             step += any(p is not None for _, _, p in edges_of_unit)
-            eqn = jaxpr.eqns[node.unit.eqns[0]] if node.kind == "op" else None
+            eqn = jaxpr.eqns[unit.eqns[0]] if node.kind == "op" else None
             for var, slot, probe in edges_of_unit:
                 if isinstance(var, jcore.Literal):
                     literal_count += 1

@@ -17,6 +17,7 @@ import importlib
 import pathlib
 import sys
 
+import graphviz
 import jax
 import jax.numpy as jnp
 
@@ -139,7 +140,7 @@ def _load(spec: str):
     return fun
 
 
-def _build(args) -> tuple[str, object]:
+def _build(args) -> tuple[str, graphviz.Digraph]:
     """The file stem and the Digraph for the chosen command."""
     layout = {"rankdir": args.rankdir} if args.rankdir else {}
     if args.command == "backprop" and ":" not in args.function:

@@ -10,6 +10,7 @@ regenerates the DOT and compares it with the committed one, so the pictures cann
 from __future__ import annotations
 
 import argparse
+import functools
 import pathlib
 import re
 from typing import Callable
@@ -23,15 +24,19 @@ BOOK = ("apple", "apple_orange", "sigmoid", "affine", "softmax_loss", "two_layer
 MODELS = ("mlp", "cnn")
 
 
+def _draw_var(name: str) -> graphviz.Digraph:
+    return to_digraph(examples.EXAMPLES[name]())
+
+
 def figures(include_models: bool = True) -> dict[str, Callable[[], graphviz.Digraph]]:
     """File stem -> a function drawing that figure (models last: they take seconds to trace)."""
     drawers: dict[str, Callable[[], graphviz.Digraph]] = {}
     for name in BOOK:
-        drawers[f"book_{name}_var"] = lambda name=name: to_digraph(examples.EXAMPLES[name]())
-        drawers[f"book_{name}_jax"] = lambda name=name: examples_jax.draw(name)
+        drawers[f"book_{name}_var"] = functools.partial(_draw_var, name)
+        drawers[f"book_{name}_jax"] = functools.partial(examples_jax.draw, name)
     if include_models:
         for name in MODELS:
-            drawers[f"{name}_backprop"] = lambda name=name: examples_jax.draw(name)
+            drawers[f"{name}_backprop"] = functools.partial(examples_jax.draw, name)
     return drawers
 
 

@@ -7,6 +7,8 @@ value and every gradient, ready for ``graphviz_tools.render``.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from graphviz_tools.autograd import Var
@@ -89,7 +91,7 @@ def two_layer() -> Var:
     return loss.backward()
 
 
-EXAMPLES = {
+EXAMPLES: dict[str, Callable[[], Var]] = {
     "apple": apple,
     "apple_orange": apple_orange,
     "sigmoid": sigmoid,

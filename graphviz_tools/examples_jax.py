@@ -92,7 +92,7 @@ def cnn_loss(implementation: str = "auto") -> tuple[Callable, tuple]:
 
 #: name -> (function, arguments, options): the chapter-5 twins of ``graphviz_tools.examples.EXAMPLES``
 #: (argnums leaves the label t without a gradient, as the book's Softmax-with-Loss does).
-BOOK = {
+BOOK: dict[str, tuple[Callable, tuple, dict]] = {
     "apple": (apple, (100.0, 2.0, 1.1), {}),
     "apple_orange": (apple_orange, (100.0, 2.0, 150.0, 3.0, 1.1), {}),
     "sigmoid": (sigmoid, (1.0,), {}),

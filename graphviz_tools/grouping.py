@@ -19,7 +19,7 @@ import functools
 import importlib.util
 import os
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 from jax.extend import core as jcore
 
@@ -214,7 +214,7 @@ def _call_keys(jaxpr: jcore.Jaxpr, scopes: list, stacks: list) -> list[tuple]:
     The owner is the first frame where the equations of the scope's siblings part ways: the
     traced function for top-level code, the layer's ``apply`` inside a layer scope.
     """
-    prefix: dict[tuple, int] = {}
+    prefix: dict[tuple | None, int] = {}  # None: top-level code
     for parent in {s[:-1] for s in scopes if s} | {None}:
         members = [
             stacks[i]
@@ -222,7 +222,7 @@ def _call_keys(jaxpr: jcore.Jaxpr, scopes: list, stacks: list) -> list[tuple]:
             if (not s if parent is None else len(s) > len(parent) and s[: len(parent)] == parent)
         ]
         prefix[parent] = _common_prefix(members)
-    keys = []
+    keys: list[tuple] = []
     for scope, stack in zip(scopes, stacks):
         k = prefix[scope[:-1] if scope else None]
         owner = stack[k] if k < len(stack) else None
@@ -352,7 +352,7 @@ def group(jaxpr: jcore.Jaxpr, depth: int | None = None, collapse: Sequence[str] 
     depth = max_depth if depth is None else depth
     classes = _scope_classes(scopes, stacks)
     call_keys = _call_keys(jaxpr, scopes, stacks)
-    keys = []
+    keys: list[tuple[str, Any]] = []  # ("scope", scope) or ("call", call key)
     for scope, (call_key, _, _) in zip(scopes, call_keys):
         cut = min([depth] + [n for n, name in enumerate(scope) if name in collapse])
         keys.append(("scope", scope[: cut + 1]) if cut < len(scope) else ("call", call_key))

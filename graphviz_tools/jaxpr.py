@@ -251,7 +251,8 @@ def _arg_names(fun: Callable, n: int) -> list[str]:
 
 def known_scopes(jaxpr) -> set[str]:
     """Every named scope (bare, as ``collapse`` takes them) in ``jaxpr`` and its sub-jaxprs."""
-    found, stack = set(), [jaxpr]
+    found: set[str] = set()
+    stack = [jaxpr]
     while stack:
         inner, _ = _unwrap(stack.pop())
         for eqn in inner.eqns:

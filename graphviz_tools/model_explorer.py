@@ -107,8 +107,8 @@ class _JaxprExport:
                 )
             )
         self.equations(jaxpr, env, "", "", nodes)
-        for j, var in enumerate(jaxpr.outvars):
-            incoming = [] if isinstance(var, jcore.Literal) else [_edge(env[var], 0)]
+        for j, out in enumerate(jaxpr.outvars):
+            incoming = [] if isinstance(out, jcore.Literal) else [_edge(env[out], 0)]
             nodes.append(_node(self.new_id("output"), f"out{j}", attrs=[_kv("role", "output")], incoming=incoming))
         graph = {"id": graph_id, "nodes": nodes}
         self.graphs.append(graph)
@@ -184,20 +184,20 @@ class _JaxprExport:
             )
         call = f"{eqn.primitive.name}({name})" if isinstance(name, str) else eqn.primitive.name
         self.equations(inner, inner_env, "/".join(p for p in (namespace, call) if p), source, nodes)
-        for outer_var, inner_var in zip(eqn.outvars, inner.outvars):
-            if isinstance(inner_var, jcore.Literal):  # the call returns a number (0.0 where a weight sum is 0)
+        for outer_var, inner_out in zip(eqn.outvars, inner.outvars):
+            if isinstance(inner_out, jcore.Literal):  # the call returns a number (0.0 where a weight sum is 0)
                 env[outer_var] = (self.new_id("const"), 0)
                 nodes.append(
                     _node(
                         env[outer_var][0],
                         "const",
                         namespace,
-                        [_kv("__value", inner_var.val)],
+                        [_kv("__value", inner_out.val)],
                         outputs=self.outputs([outer_var]),
                     )
                 )
             else:
-                env[outer_var] = inner_env[inner_var]
+                env[outer_var] = inner_env[inner_out]
 
 
 def _var_graph(root: Var) -> dict:
@@ -252,7 +252,8 @@ def export_model_explorer(
             raise ValueError("give the function's example arguments: export_model_explorer(fn, path, *args)")
         closed = jax.make_jaxpr(graph_or_fn)(*args)
         env_values = evaluate(closed, jax.tree.leaves(args)) if values else {}
-        name = label or getattr(graph_or_fn, "__name__", "function")
+        fn_name: str = getattr(graph_or_fn, "__name__", "function")
+        name = label or fn_name
         export = _JaxprExport(env_values)
         export.graph(name, closed, _leaf_labels(_arg_names(graph_or_fn, len(args)), args))
         graphs = export.graphs[-1:] + export.graphs[:-1]  # the main graph first: bodies are finished before it

@@ -180,7 +180,7 @@ def to_digraph(
         # drawing zeros would look like real gradients; draw none and say why
         warnings.warn("backward() has not been run on this graph: drawing it without gradients", stacklevel=2)
         show_grad = False
-    uses = {}  # how many edges leave each Var: a value used twice shows its total on its node
+    uses: dict[int, int] = {}  # how many edges leave each Var: a value used twice shows its total on its node
     for v in order:
         for parent in v.parents:
             uses[id(parent)] = uses.get(id(parent), 0) + 1

@@ -20,7 +20,7 @@ import os
 import pathlib
 import zipfile
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 import jax
 import numpy as np
@@ -61,7 +61,7 @@ def save(path: str | os.PathLike, trees: dict[str, Any], metadata: dict | None =
     path = pathlib.Path(path)
     if not path.suffix:
         path = path.with_suffix(".npz")
-    arrays = {}
+    arrays: dict[str, Any] = {}  # Any: savez's **kwds; these names hold '/', never its allow_pickle
     for name, tree in trees.items():
         arrays.update(_flatten(tree, name))
     meta = json.dumps({"format": "jaxnet-checkpoint-1", "trees": sorted(trees), **(metadata or {})})
@@ -145,7 +145,7 @@ def _read(archive: zipfile.ZipFile, array: _Array) -> np.ndarray:
     """The array's data, read into one buffer of exactly its (checked) size."""
     buffer = bytearray(array.nbytes)
     view, done = memoryview(buffer), 0
-    with archive.open(array.info) as f:
+    with cast(zipfile.ZipExtFile, archive.open(array.info)) as f:  # typeshed says IO[bytes], lacking readinto
         f.seek(array.offset)
         while done < array.nbytes:
             count = f.readinto(view[done:])

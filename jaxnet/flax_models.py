@@ -163,5 +163,5 @@ def from_nnx(module) -> NNXModel:
             "in training; write it with flax.linen (from_linen trains batch_stats) or with "
             "jaxnet.BatchNormalization"
         )
-    graphdef, params, rest = nnx.split(module, nnx.Param, ...)
-    return NNXModel(graphdef, params, rest)
+    graphdef, params, *rest = nnx.split(module, nnx.Param, ...)  # two filters: two states
+    return NNXModel(graphdef, params, rest[0])

@@ -19,7 +19,7 @@ the inputs' names; one with several outputs returns a tuple.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 import jax
 
@@ -163,6 +163,8 @@ class Functional(Layer):
             graph = _trace(inputs, outputs)
         for key, value in graph.items():
             object.__setattr__(self, key, value)
+        self.names: tuple[str, ...]  # declared for type checkers; not dataclass fields (fields are the config)
+        self.num_inputs: int
         object.__setattr__(self, "names", unique_names(self.layers))
         object.__setattr__(self, "num_inputs", sum(1 for _, args in self.nodes if args is None))
 
@@ -228,7 +230,8 @@ class Functional(Layer):
             The parameter dict, in execution order.
         """
         self._check_input_shape(input_shape)
-        in_shapes, first_call = self.node_input_shapes(), {}
+        in_shapes = self.node_input_shapes()
+        first_call: dict[int, Any] = {}
         for node, (layer_index, args) in enumerate(self.nodes):
             if args is not None:
                 first_call.setdefault(layer_index, in_shapes[node])
@@ -357,7 +360,7 @@ def _trace(inputs: Any, outputs: Any) -> dict:
         if call_.args is None:
             raise ValueError(
                 f"an output depends on the input {call_.layer.name or '(unnamed)'} of shape "
-                f"{call_.layer.shape}, which is not among the model's inputs; add it to inputs="
+                f"{cast(InputLayer, call_.layer).shape}, which is not among the model's inputs; add it to inputs="
             )
         for t in _tensors(call_.args):
             visit(t.call)

@@ -11,7 +11,7 @@ factories; the registry holds each with Keras' defaults. Keras' ``"normal"`` is
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Literal, cast
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +20,8 @@ from jaxnet._src.registry import resolve
 
 Initializer = Callable[..., jax.Array]
 
-_DISTRIBUTIONS = {
+_Distribution = Literal["truncated_normal", "normal", "uniform"]
+_DISTRIBUTIONS: dict[str, _Distribution] = {
     "truncated_normal": "truncated_normal",
     "untruncated_normal": "normal",
     "normal": "normal",
@@ -58,7 +59,8 @@ def variance_scaling(
         raise ValueError(f"variance_scaling mode must be 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}")
     if distribution not in _DISTRIBUTIONS:
         raise ValueError(f"variance_scaling distribution must be one of {sorted(_DISTRIBUTIONS)}, got {distribution!r}")
-    return _seeded(jax.nn.initializers.variance_scaling(scale, mode, _DISTRIBUTIONS[distribution]), seed)
+    fan = cast(Literal["fan_in", "fan_out", "fan_avg"], mode)  # checked above
+    return _seeded(jax.nn.initializers.variance_scaling(scale, fan, _DISTRIBUTIONS[distribution]), seed)
 
 
 glorot_uniform: Initializer = variance_scaling(1.0, "fan_avg", "uniform")

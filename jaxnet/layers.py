@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, TypeGuard
 
 import jax
 import jax.numpy as jnp
@@ -121,7 +121,7 @@ def check_shape(shape: Any) -> Shape:
     return tuple(int(d) for d in shape)
 
 
-def _record_input_shape(layer: Layer) -> None:
+def _record_input_shape(layer: Any) -> None:  # a layer with input_shape and input_dim fields
     """Keras' ``input_shape=`` / ``input_dim=`` on a first layer, stored as a tuple (the layer stays hashable).
 
     Only the Keras face's Sequential reads them, to build without data; the layer itself ignores them.
@@ -156,7 +156,7 @@ def _expect_batch(layer: Layer, x: jax.Array, example_rank: int, last_dim: int |
         raise ValueError(f"{type(layer).__name__} expected input of shape {expected}, got {tuple(x.shape)}")
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int | np.integer]:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 

@@ -34,7 +34,8 @@ def unique_names(layers: Sequence[Layer]) -> tuple[str, ...]:
     for name in set(explicit):
         if explicit.count(name) > 1:
             raise ValueError(f"two layers are named {name!r}; layer names must be unique")
-    taken, names, counts = set(explicit), [], {}
+    taken, names = set(explicit), []
+    counts: dict[str, int] = {}
     for layer in layers:
         if layer.name is not None:
             names.append(layer.name)
@@ -72,6 +73,7 @@ class _Container(Layer):
         for layer in self.layers:
             if not isinstance(layer, Layer):
                 raise TypeError(f"{type(self).__name__} takes jaxnet layers, got {layer!r}")
+        self.names: tuple[str, ...]  # declared for type checkers; not a dataclass field (fields are the config)
         object.__setattr__(self, "names", unique_names(self.layers))
 
     def child_input_shapes(self, input_shape: Shape) -> list[Shape]:

@@ -120,7 +120,8 @@ class BackupAndRestore(cb.Callback):
         return Resume(
             tree["params"],
             tree["opt_state"],
-            jax.random.wrap_key_data(np.asarray(tree["key"]), impl=meta["key_impl"]),
+            # JAX annotates key_bits_array as jax.Array, but any uint32 array-like is taken (and this is host data)
+            jax.random.wrap_key_data(np.asarray(tree["key"]), impl=meta["key_impl"]),  # type: ignore[arg-type]
             meta["epoch"] + 1,
             meta["history"],
         )

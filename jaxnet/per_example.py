@@ -24,7 +24,7 @@ Any other model falls back to ``vmap`` of ``grad``. All of it runs in inference 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -68,10 +68,7 @@ def per_example_gradients(model_or_loss_fn, params, x, y, loss: Callable | None 
     taps = _taps(model_or_loss_fn, params, x, y, loss)
     if taps is None:
         return _vmap_gradients(_batch_loss(model_or_loss_fn, loss), params, x, y)
-    return {
-        name: _layer_gradients(tap, tap.deltas) if tap.linear is not None else params[name]
-        for name, tap in taps.items()
-    }
+    return {name: _layer_gradients(tap) if tap.linear is not None else params[name] for name, tap in taps.items()}
 
 
 def per_example_gradient_norms(model, params, x, y, loss: Callable) -> jax.Array:
@@ -128,8 +125,9 @@ def clipped_gradient_sum(model, params, x, y, loss: Callable, l2_norm_clip: floa
         if tap.linear is None:
             clipped[name] = params[name]
             continue
-        weighted = tap.deltas * scale.reshape((-1,) + (1,) * (tap.deltas.ndim - 1)).astype(tap.deltas.dtype)
-        _, transpose = jax.vjp(lambda p: tap.linear.apply(p, tap.inputs), tap.params)
+        linear, inputs, deltas = tap.tapped()
+        weighted = deltas * scale.reshape((-1,) + (1,) * (deltas.ndim - 1)).astype(deltas.dtype)
+        _, transpose = jax.vjp(lambda p: linear.apply(p, inputs), tap.params)
         clipped[name] = transpose(weighted)[0]  # A^T (scale * D): one batch product
     return clipped
 
@@ -201,10 +199,15 @@ class _Tap:
     """One layer of the one-backward-pass path: its linear part (None for a layer without parameters),
     parameters, input batch and per-example deltas (the gradient of the summed losses at its pre-activation)."""
 
-    linear: object | None
-    params: object
+    linear: Dense | Conv2D | None
+    params: Any
     inputs: jax.Array | None = None
     deltas: jax.Array | None = None
+
+    def tapped(self) -> tuple[Dense | Conv2D, jax.Array, jax.Array]:
+        """The linear part, input batch and deltas of a tapped layer (all set once ``_taps`` has run)."""
+        assert self.linear is not None and self.inputs is not None and self.deltas is not None
+        return self.linear, self.inputs, self.deltas
 
 
 def _taps(model, params, x, y, loss: Callable) -> dict[str, _Tap] | None:
@@ -251,23 +254,25 @@ def _taps(model, params, x, y, loss: Callable) -> dict[str, _Tap] | None:
     return taps
 
 
-def _layer_gradients(tap: _Tap, deltas: jax.Array):
+def _layer_gradients(tap: _Tap):
     """Example i's parameter gradient: the transpose of the layer's linear map at (a_i, d_i), for every i."""
-    if type(tap.linear) is Dense and tap.inputs.ndim == 2 and set(tap.params) <= {"w", "b"}:
+    linear, inputs, deltas = tap.tapped()
+    if type(linear) is Dense and inputs.ndim == 2 and set(tap.params) <= {"w", "b"}:
         # the outer products, written once in their final layout
-        grads = {"w": tap.inputs[:, :, None] * deltas[:, None, :]}
-        return {**grads, "b": deltas} if tap.linear.use_bias else grads
+        grads = {"w": inputs[:, :, None] * deltas[:, None, :]}
+        return {**grads, "b": deltas} if linear.use_bias else grads
 
     def one(a, d):
-        _, transpose = jax.vjp(lambda p: tap.linear.apply(p, a[None]), tap.params)
+        _, transpose = jax.vjp(lambda p: linear.apply(p, a[None]), tap.params)
         return transpose(d[None])[0]
 
-    return jax.vmap(one)(tap.inputs, deltas)
+    return jax.vmap(one)(inputs, deltas)
 
 
 def _layer_squared_norms(tap: _Tap) -> jax.Array:
     """Each example's squared gradient norm for one layer; without B x P arrays for Dense on 2-D inputs."""
-    if type(tap.linear) is Dense and tap.inputs.ndim == 2:
-        a2 = jnp.sum(tap.inputs**2, axis=1) + (1.0 if tap.linear.use_bias else 0.0)
-        return a2 * jnp.sum(tap.deltas**2, axis=1)
-    return _norms(_layer_gradients(tap, tap.deltas)) ** 2
+    linear, inputs, deltas = tap.tapped()
+    if type(linear) is Dense and inputs.ndim == 2:
+        a2 = jnp.sum(inputs**2, axis=1) + (1.0 if linear.use_bias else 0.0)
+        return a2 * jnp.sum(deltas**2, axis=1)
+    return _norms(_layer_gradients(tap)) ** 2

@@ -55,7 +55,8 @@ def _factor_range(factor, what: str, low_open: bool = False) -> tuple[float, flo
         isinstance(v, (int, float)) and not isinstance(v, bool) and (-1 < v if low_open else -1 <= v) and v <= 1
     )
     if isinstance(factor, (tuple, list)) and len(factor) == 2 and all(inside(v) for v in factor):
-        return tuple(sorted(float(v) for v in factor))
+        low, high = sorted(float(v) for v in factor)
+        return low, high
     if inside(factor):
         return -abs(float(factor)), abs(float(factor))
     raise ValueError(
@@ -87,9 +88,6 @@ class _RandomImageLayer(Layer):
         _expect_rank(self, input_shape, 3, "(height, width, channels)")
         return tuple(input_shape)
 
-    def _fill(self) -> dict:
-        return {"fill_mode": self.fill_mode, "fill_value": self.fill_value, "interpolation": self.interpolation}
-
     def _transform(self, key: jax.Array, image: jax.Array) -> jax.Array:
         """One image, transformed with a draw from ``key``."""
         raise NotImplementedError
@@ -110,6 +108,11 @@ class _RandomImageLayer(Layer):
 
 
 _FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+
+
+def _fill(layer: RandomRotation | RandomZoom | RandomTranslation) -> dict:
+    """The layer's fill and interpolation options, as ``augment``'s transforms take them."""
+    return {"fill_mode": layer.fill_mode, "fill_value": layer.fill_value, "interpolation": layer.interpolation}
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ class RandomRotation(_RandomImageLayer):
     def _transform(self, key, image):
         lower, upper = _factor_range(self.factor, "")
         degrees = jax.random.uniform(key, minval=lower * 360.0, maxval=upper * 360.0)
-        return augment.rotate(image, degrees, **self._fill())
+        return augment.rotate(image, degrees, **_fill(self))
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,7 @@ class RandomZoom(_RandomImageLayer):
         )
         height = draw(k_h, self.height_factor)
         width = height if self.width_factor is None else draw(k_w, self.width_factor)
-        return augment.zoom(image, height, width, **self._fill())
+        return augment.zoom(image, height, width, **_fill(self))
 
 
 @dataclass(frozen=True)
@@ -206,5 +209,5 @@ class RandomTranslation(_RandomImageLayer):
         )
         h, w = image.shape[:2]
         return augment.translate(
-            image, draw(k_h, self.height_factor) * h, draw(k_w, self.width_factor) * w, **self._fill()
+            image, draw(k_h, self.height_factor) * h, draw(k_w, self.width_factor) * w, **_fill(self)
         )

@@ -507,10 +507,11 @@ def fit(
         x, y = check_data(x, y)
         if sample_weight is not None:
             sample_weight = example_weights(y, sample_weight)
+    validation: tuple | None
     if validation_data is not None:
         if len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight_val)")
-        val_x, val_y = check_data(*validation_data[:2], what="validation")
+        val_x, val_y = check_data(validation_data[0], validation_data[1], what="validation")
         val_w = example_weights(val_y, validation_data[2], what="validation") if len(validation_data) == 3 else None
         validation = (val_x, val_y, val_w)
     elif stream is None:
@@ -534,7 +535,9 @@ def fit(
     opt_state = parallel.replicate(tx.init(params) if opt_state is None else cb.copy_tree(opt_state))
     # each device (and process) holds only its rows; a stream stays on the host until each chunk is read
     x_dev, y_dev, w_dev = parallel.shard_rows((x, y, w)) if stream is None else (stream, None, None)
-    if steps_per_call == "auto":
+    if isinstance(steps_per_call, str):
+        if steps_per_call != "auto":
+            raise ValueError(f"steps_per_call must be a positive int, None or 'auto', got {steps_per_call!r}")
         first = inputs.take(x, slice(None, 1)) if stream is None else stream.example[0]
         steps_per_call = default_steps_per_call(apply, params, first)
     model_key, alive = _identity(model)
@@ -559,7 +562,10 @@ def fit(
 
     callbacks = list(callbacks)
     params_log = {"verbose": verbose, "epochs": epochs, "steps": num_batches}  # Keras keeps verbose as given
-    verbose = (1 if sys.stderr.isatty() else 0) if verbose == "auto" else verbose
+    if isinstance(verbose, str):
+        if verbose != "auto":
+            raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+        verbose = 1 if sys.stderr.isatty() else 0
     if verbose:
         callbacks.append(cb.ProgressBar(verbose))
     log_names = ("loss", *metric_fns)

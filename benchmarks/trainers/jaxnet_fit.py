@@ -72,4 +72,6 @@ def flops_per_example(workload) -> float:
 
     cost = jax.jit(step).lower(params, tx.init(params), jax.random.key(0)).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, list) else cost
+    if cost is None:
+        raise RuntimeError("this backend gives no cost analysis to count the flops from")
     return float(cost["flops"]) / workload.batch_size

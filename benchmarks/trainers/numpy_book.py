@@ -113,7 +113,7 @@ def train(workload, x, y, epochs: int) -> dict:
     for threads in sorted({1, os.cpu_count() or 1}):
         with threadpool_limits(threads):
             trial[threads] = _epoch(workload, init(workload, rng), BookAdam(), x[:probe], t[:probe], rng)
-    best = min(trial, key=trial.get)
+    best = min(trial, key=lambda threads: trial[threads])
     params, optimizer = init(workload, rng), BookAdam()
     with threadpool_limits(best):
         times = [_epoch(workload, params, optimizer, x, t, rng) for _ in range(epochs)]

@@ -78,7 +78,7 @@ def train(workload, x, y, epochs: int, compiled: bool = False) -> dict:
         step = _prepared(workload, compiled)
         _epoch(step, xt[:probe], yt[:probe], workload.batch_size, generator)
         trial[threads] = _epoch(step, xt[:probe], yt[:probe], workload.batch_size, generator)
-    best = min(trial, key=trial.get)
+    best = min(trial, key=lambda threads: trial[threads])
     torch.set_num_threads(best)
     step = _prepared(workload, compiled)
     times = [_epoch(step, xt, yt, workload.batch_size, generator) for _ in range(epochs)]

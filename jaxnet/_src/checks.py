@@ -146,7 +146,7 @@ def check_fit_arguments(
                 f"learning_rate must be a number or an Optax schedule, got {learning_rate!r} "
                 f"({type(learning_rate).__name__})"
             )
-        if not (math.isfinite(learning_rate) and learning_rate > 0):
+        if not (math.isfinite(learning_rate) and float(learning_rate) > 0):
             raise ValueError(f"learning_rate must be a positive finite number, got {learning_rate}")
     if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
         raise TypeError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")

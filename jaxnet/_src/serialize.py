@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from jaxnet import functional, layers, model, normalization, preprocessing
 
-CLASSES = {
+# The layer classes by name; type[Any], as their constructors take different arguments (checked at load).
+CLASSES: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
         layers.Dense,

@@ -66,7 +66,7 @@ def is_stream(x) -> bool:
 
 def _file_view(array: np.memmap) -> tuple[str, int]:
     """The file and byte offset of a C-contiguous memmap (or a slice of one)."""
-    root = array
+    root: np.ndarray = array
     while isinstance(root.base, np.ndarray):
         root = root.base
     if not isinstance(root.base, mmap.mmap) or not array.flags.c_contiguous or root.filename is None:
@@ -118,6 +118,7 @@ class Stream:
     """
 
     def __init__(self, x, y=None, read_threads: int = 2):
+        self.read: Callable[[np.ndarray], tuple[np.ndarray, ...]]  # batch indices -> (x, y) rows
         if isinstance(x, np.ndarray):
             if y is None or len(x) != len(y):
                 raise ValueError(
@@ -164,6 +165,7 @@ class Stream:
             rows = [
                 index[0].indices(size * batch_size)[:2]
                 for index in sharding.addressable_devices_indices_map((size * batch_size,)).values()
+                if index is not None  # typed Optional; a device of this process always holds an index
             ]
             return slice(min(r[0] for r in rows), max(r[1] for r in rows))
 

@@ -326,7 +326,7 @@ def train_book_loop(
     rng = np.random.default_rng(seed)
     n = x_train.shape[0]
     eval_every = eval_every or max(n // batch_size, 1)
-    history = {"loss": [], "train_acc": [], "test_acc": []}
+    history: dict[str, list[float]] = {"loss": [], "train_acc": [], "test_acc": []}
     loss_fn = jax.jit(net.loss) if gradient == "autodiff" else net.loss
     for i in range(iters):
         batch = rng.choice(n, batch_size)

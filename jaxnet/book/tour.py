@@ -57,9 +57,9 @@ def run() -> None:
         net = TwoLayerNet()
         params = net.init(jax.random.key(0))
         x = np.random.default_rng(0).uniform(size=(3, 784))
-        t = np.eye(10)[[7, 2, 1]]
-        numeric, manual = net.numerical_gradient(params, x, t), net.gradient(params, x, t)
-        auto = net.autodiff_gradient(jax.tree.map(jnp.asarray, params), jnp.asarray(x), jnp.asarray(t))
+        targets = np.eye(10)[[7, 2, 1]]
+        numeric, manual = net.numerical_gradient(params, x, targets), net.gradient(params, x, targets)
+        auto = net.autodiff_gradient(jax.tree.map(jnp.asarray, params), jnp.asarray(x), jnp.asarray(targets))
         for k in params:
             print(
                 f"  {k}: mean |backprop - numerical| = {np.mean(np.abs(manual[k] - numeric[k])):.2e}, "

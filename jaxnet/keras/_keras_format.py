@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxnet import functional
 from jaxnet import layers as jl
 from jaxnet import model as model_lib
 from jaxnet._src.atomic import atomic_path
@@ -114,7 +115,7 @@ def _layer_weights(layer: jl.Layer, params: dict) -> list[np.ndarray]:
 
 def write(
     path: str | os.PathLike,
-    network: model_lib.Sequential,
+    network: model_lib.Sequential | functional.Functional,  # a functional model is refused (its InputLayer)
     input_shape: tuple,
     params: dict,
     jaxnet_meta: dict | None = None,
@@ -140,12 +141,13 @@ def write(
     names = list(network.names)
     layer_configs = [_layer_config(layer, name) for layer, name in zip(network.layers, names)]
     batch_shape = [None, *map(int, input_shape)]
+    model_name = network.name or "sequential"
     config = {
         "module": "keras",
         "class_name": "Sequential",
         "registered_name": None,
         "config": {
-            "name": network.name or "sequential",
+            "name": model_name,
             "trainable": True,
             "dtype": "float32",
             "layers": [
@@ -162,7 +164,7 @@ def write(
     }
     weights = io.BytesIO()
     with h5py.File(weights, "w") as h5:
-        h5.create_group("vars").attrs["name"] = config["config"]["name"]
+        h5.create_group("vars").attrs["name"] = model_name
         paths = _weight_paths([c["class_name"] for c in layer_configs])
         for group_path, layer, name in zip(paths, network.layers, names):
             group = h5.create_group(group_path)

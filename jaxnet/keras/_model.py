@@ -17,7 +17,7 @@ import functools
 import os
 import pathlib
 import warnings
-from typing import Any, Sequence
+from typing import Any, Sequence, TypeGuard, cast
 
 import jax
 import numpy as np
@@ -48,7 +48,7 @@ def ordered_weights(network: Layer, params: Any) -> list:
     return [params[k] for k in sorted(params, key=lambda k: (_KERAS_ORDER.get(k, len(_KERAS_ORDER)), k))]
 
 
-def _is_input(obj) -> bool:
+def _is_input(obj: object) -> TypeGuard[functional.Tensor]:
     """True for a ``keras.Input(shape)`` tensor."""
     return isinstance(obj, functional.Tensor) and isinstance(obj.call.layer, functional.InputLayer)
 
@@ -56,9 +56,9 @@ def _is_input(obj) -> bool:
 def _first_layer_shape(layers: Sequence) -> tuple | None:
     """The input shape a first layer was given with ``input_shape=`` / ``input_dim=``, if any."""
     first = layers[0] if layers else None
-    shape = getattr(first, "input_shape", None)
-    if shape is None and getattr(first, "input_dim", None) is not None:
-        shape = (first.input_dim,)
+    shape, input_dim = getattr(first, "input_shape", None), getattr(first, "input_dim", None)
+    if shape is None and input_dim is not None:
+        shape = (input_dim,)
     return None if shape is None else tuple(shape)
 
 
@@ -97,11 +97,14 @@ class Sequential:
         self, layers: Sequence[Layer] = (), *, input_shape: tuple | None = None, name: str | None = None, seed: int = 0
     ):
         layers = list(layers)
-        if layers and _is_input(layers[0]):
-            input_shape = input_shape or layers.pop(0).shape
+        first = layers[0] if layers else None
+        if _is_input(first):  # a keras.Input first: it gives the input shape (unless input_shape= does)
+            input_shape = input_shape or first.shape
+            layers.pop(0)
         if input_shape is None:
             input_shape = _first_layer_shape(layers)
-        self.network = model_lib.Sequential(layers, name=name)
+        # the functional Model subclass holds a Functional graph here instead
+        self.network: model_lib.Sequential | functional.Functional = model_lib.Sequential(layers, name=name)
         self.input_shape = None if input_shape is None else tuple(input_shape)
         self.params = None
         self.opt_state = None
@@ -143,7 +146,8 @@ class Sequential:
             self.input_shape = tuple(layer.shape)
             return
         first = not self.network.layers
-        self.network = model_lib.Sequential([*self.network.layers, layer], name=self.network.name)
+        # any other Tensor is refused by the container, which takes layers only
+        self.network = model_lib.Sequential([*self.network.layers, cast(Layer, layer)], name=self.network.name)
         shape = self.input_shape or (_first_layer_shape([layer]) if first else None)
         self.input_shape = shape
 
@@ -168,7 +172,10 @@ class Sequential:
         Returns:
             None, as Keras, so ``print(model.summary())`` prints the table once (and "None").
         """
-        print(self.network.summary(self._shape("summary", input_shape)))
+        if isinstance(self.network, functional.Functional):  # keras.Model: the graph knows its input shapes
+            print(self.network.summary())
+        else:
+            print(self.network.summary(self._shape("summary", input_shape)))
 
     def count_params(self) -> int:
         """The number of parameters (scalars) of the model."""
@@ -360,11 +367,11 @@ class Sequential:
     def _save(self, path, params, opt_state, epoch=None) -> os.PathLike:
         if pathlib.Path(path).suffix == ".keras":
             return _keras_format.write(
-                path, self.network, self.input_shape, params, {"compile": self._compile_meta(), "epoch": epoch}
+                path, self.network, self._shape("save"), params, {"compile": self._compile_meta(), "epoch": epoch}
             )
         meta = {
             "architecture": serialize.to_config(self.network),
-            "input_shape": list(self.input_shape),
+            "input_shape": list(self._shape("save")),
             "compile": self._compile_meta(),
             "epoch": epoch,
         }
@@ -414,7 +421,7 @@ def _json_rate(rate):
     )
 
 
-def _saved_model(path, meta: dict) -> tuple[Layer, Any, Any]:
+def _saved_model(path, meta: dict) -> tuple[model_lib.Sequential | functional.Functional, Any, Any]:
     """The network, input shape and parameter shapes a checkpoint's metadata describe.
 
     Raises:
@@ -486,6 +493,7 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
         jaxnet.checkpoint.CheckpointError: for a missing, corrupt or truncated file, or one without a model.
         ValueError: for a ``.keras`` file with a model or layer that jaxnet does not read.
     """
+    network: model_lib.Sequential | functional.Functional
     if pathlib.Path(path).suffix == ".keras":
         network, input_shape, params, meta = _keras_format.read(path)
         leaves = {"params": jax.tree.leaves(params)}
@@ -496,8 +504,9 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
         meta = orbax_checkpoint.read_metadata(path)
         network, input_shape, template = _saved_model(path, meta)
         saved = {"params": template}
-        if "opt_state" in meta.get("trees", ()):
-            tx = optimizers.get(_compile_config(meta, optimizer)["optimizer"], meta["compile"]["learning_rate"])
+        config = _compile_config(meta, optimizer)
+        if config is not None and "opt_state" in meta.get("trees", ()):  # saved only by a compiled model
+            tx = optimizers.get(config["optimizer"], config["learning_rate"])
             saved["opt_state"] = jax.eval_shape(tx.init, template)
         trees, _ = orbax_checkpoint.restore(path, saved)
         leaves = {name: jax.tree.leaves(tree) for name, tree in trees.items()}
@@ -505,6 +514,7 @@ def load_model(path: str | os.PathLike, *, optimizer: optax.GradientTransformati
         meta = checkpoint.read_metadata(path)
         network, input_shape, template = _saved_model(path, meta)
         leaves, meta = checkpoint.load(path, expected={"params": template})  # shapes checked before reading
+    model: Sequential
     if isinstance(network, functional.Functional):
         from jaxnet.keras.functional import Model  # the functional face builds on this module
 

@@ -37,15 +37,23 @@ def _per_output(value: Any, names: list[str], what: str) -> list:
     return [value] * len(names)
 
 
+def _single_output(metrics: Sequence | dict, names: list[str], what: str) -> Sequence:
+    """The metrics of a one-output model: a dict by output name gives that output's entry (none if absent)."""
+    if not isinstance(metrics, dict):
+        return metrics
+    entry = _per_output(metrics, names, what)[0]
+    return () if entry is None else entry
+
+
 def _per_example(loss: Callable) -> Callable:
     """A batch-mean loss as one value per example (each example run as a batch of one)."""
     return jax.vmap(lambda p, t: loss(p[None], t[None]))
 
 
 def _named(fn: Callable, name: str) -> Callable:
-    fn = functools.partial(fn)
-    fn.__name__ = name
-    return fn
+    named: Any = functools.partial(fn)  # a partial takes attributes, though typeshed declares no __name__
+    named.__name__ = name
+    return named
 
 
 def _output_metrics(metrics: Sequence | dict, names: list[str], what: str) -> list[Callable]:
@@ -77,6 +85,8 @@ class Model(_model.Sequential):
         name: the model's name ("functional" when None).
         seed: seed of the PRNG key used to initialise, shuffle and drop out.
     """
+
+    network: functional.Functional
 
     def __init__(
         self,
@@ -115,7 +125,7 @@ class Model(_model.Sequential):
         del input_shape
         print(self.network.summary())
 
-    def compile(
+    def compile(  # type: ignore[override]  # Keras' Model adds loss_weights, before weighted_metrics
         self,
         optimizer="rmsprop",
         loss="mse",
@@ -148,7 +158,10 @@ class Model(_model.Sequential):
                     lambda p, t, sample_weight=None: weight * base(p, t, sample_weight=sample_weight),
                     getattr(base, "__name__", "loss"),
                 )
-            return super().compile(optimizer, loss, metrics, learning_rate, weighted_metrics)
+            # a dict by output name (as for several outputs) names the one output
+            one_metrics = _single_output(metrics, self.output_names, "metrics")
+            one_weighted = _single_output(weighted_metrics, self.output_names, "weighted_metrics")
+            return super().compile(optimizer, loss, one_metrics, learning_rate, one_weighted)
         names = self.output_names
         losses = [train.training_loss(fn) for fn in _per_output(loss, names, "loss")]
         weights = [

@@ -290,3 +290,11 @@ def test_batch_normalization_statistics_move_in_a_functional_model_as_in_keras(K
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6, err_msg=f"weight {i}")
     assert not np.allclose(ours.get_weights()[4], before)  # the moving mean moved
     np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_one_output_takes_metrics_by_output_name(rng):
+    input_ = keras.Input((4,))
+    model = keras.Model(input_, keras.layers.Dense(2, name="out")(input_))
+    model.compile(optimizer="sgd", loss="mse", metrics={"out": ["mae"]}, weighted_metrics={"out": "mse"})
+    history = model.fit(rng.normal(size=(8, 4)), rng.normal(size=(8, 2)), epochs=1, verbose=0)
+    assert {"loss", "mae", "mse"} <= set(history.history)

@@ -205,3 +205,8 @@ def test_params_kept_on_a_real_sigint(tmp_path):
     finally:
         proc.kill()
     assert "INTERRUPTED changed=True" in out, "".join(lines) + out
+
+
+def test_a_first_keras_input_is_taken_out_even_with_input_shape():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)], input_shape=(3,))
+    assert model.input_shape == (3,) and len(model.layers) == 1

@@ -225,3 +225,11 @@ def test_bad_input_is_a_clear_error(kwargs, message):
     model = Sequential([Dense(3, activation="softmax")])
     with pytest.raises(ValueError, match=message):
         fit(model, model.init(KEY, (4,)), verbose=0, **kwargs)
+
+
+@pytest.mark.parametrize("argument", [{"verbose": "loud"}, {"steps_per_call": "many"}])
+def test_a_string_other_than_auto_is_refused(argument):
+    model = Sequential([Dense(2)])
+    x, y = np.ones((8, 3), np.float32), np.zeros(8, np.int32)
+    with pytest.raises(ValueError, match="auto"):
+        fit(model, model.init(KEY, (3,)), x, y, epochs=1, **argument)
