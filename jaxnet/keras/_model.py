@@ -17,7 +17,7 @@ import functools
 import os
 import pathlib
 import warnings
-from typing import Any, Sequence, TypeGuard, cast
+from typing import Any, Callable, Sequence, TypeGuard, cast
 
 import jax
 import numpy as np
@@ -64,10 +64,15 @@ def _first_layer_shape(layers: Sequence) -> tuple | None:
 
 def _logged_as_spelled(metric):
     """A metric name wrapped so the logs use it as spelled ('acc' -> 'acc', 'val_acc'), as Keras does."""
-    if not isinstance(metric, str):
-        return metric
-    fn = functools.partial(metrics_lib.get(metric))  # fails now for an unknown name
-    fn.__name__ = metric
+    return _spelled(metric) if isinstance(metric, str) else metric
+
+
+@functools.lru_cache(maxsize=None)
+def _spelled(name: str) -> Callable:
+    # one wrapper per name: compiled epochs are cached by the metric functions' identity, so a new wrapper
+    # at every fit / evaluate would compile them again
+    fn = functools.partial(metrics_lib.get(name))  # fails now for an unknown name
+    fn.__name__ = name  # type: ignore[attr-defined]  # a partial takes attributes; the logs read this one
     return fn
 
 

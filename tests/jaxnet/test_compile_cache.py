@@ -97,3 +97,35 @@ def test_digits_second_fit_is_faster():
         times.append(time.perf_counter() - start)
     print(f"digits fit(epochs=1): first {times[0]:.3f}s, second {times[1]:.3f}s")
     assert times[1] < times[0]
+
+
+@pytest.mark.parametrize("face", ["sequential", "functional"])
+def test_keras_face_second_calls_do_not_recompile(compiles, face):
+    """The Keras user's repeated model.fit / evaluate / predict, metrics given by name as the notes write them."""
+    from jaxnet import keras
+
+    _, _, x, y = _setup()
+    layers = [keras.layers.Flatten(), keras.layers.Dense(16, activation="relu"), keras.layers.Dropout(0.2)]
+    if face == "sequential":
+        model = keras.Sequential([keras.Input((4, 2)), *layers, keras.layers.Dense(3, activation="softmax")])
+    else:
+        inputs = keras.Input((4, 2))
+        hidden = inputs
+        for layer in layers:
+            hidden = layer(hidden)
+        model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(hidden))
+    model.compile(
+        optimizer="Adam", loss="sparse_categorical_crossentropy", metrics=["acc"], weighted_metrics=["accuracy"]
+    )
+    weights = np.linspace(0.5, 1.5, len(y))
+
+    def calls():
+        model.fit(x, y, epochs=1, batch_size=16, validation_split=0.2, sample_weight=weights, verbose=0)
+        model.evaluate(x, y, batch_size=16, verbose=0)
+        model.predict(x, batch_size=16, verbose=0)
+
+    calls()
+    first = compiles.n
+    assert first > 0
+    calls()
+    assert compiles.n == first
