@@ -3,7 +3,8 @@
     python -m benchmarks.stream_speed [--quick] [--epochs N] [--workload mlp]
 
 The same synthetic data (``benchmarks.workloads``) is written to a ``.npy`` file and
-opened as a memmap; ``fit`` streams it in chunks read ahead by Grain. Each run trains
+opened as a memmap; ``fit`` streams it in chunks, reading each one while the
+device trains on the previous one. Each run trains
 one warm-up epoch (compilation) and then timed epochs; samples/s come from the median
 timed epoch. The ratio streamed / in memory is the figure to watch (goal: >= 90%).
 """
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs (default 3)")
     parser.add_argument("--workload", choices=["mlp", "mlp_b256"], default="mlp")
     args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error(f"--epochs must be at least 1, got {args.epochs}")
     workload = WORKLOADS[args.workload]
     x, y = workload.data(args.quick)
     with tempfile.TemporaryDirectory() as folder:

@@ -55,7 +55,9 @@ def batch_loop(
         unroll: steps per iteration of the compiled loop (see ``UNROLL``).
 
     Returns:
-        ``run``; its ``outputs`` are the per-chunk stacked outputs, as a list of pytrees.
+        ``run(carry, batches, data=(), offset=0)``; it runs batches ``offset`` to ``offset + num_batches`` of
+        ``batches`` (so a longer ``batches`` can be fed a piece at a time without slicing it on the host), and
+        its ``outputs`` are the per-chunk stacked outputs, as a list of pytrees.
     """
     per_call = num_batches if steps_per_call is None else max(1, min(int(steps_per_call), num_batches))
 
@@ -71,13 +73,13 @@ def batch_loop(
 
     chunks: dict[int, Callable] = {}
 
-    def run(carry, batches, data=()):
+    def run(carry, batches, data=(), offset: int = 0):
         outputs = []
         for start in range(0, num_batches, per_call):
             size = min(per_call, num_batches - start)
             if size not in chunks:
                 chunks[size] = make_chunk(size)
-            carry, out = chunks[size](carry, batches, data, start)
+            carry, out = chunks[size](carry, batches, data, offset + start)
             outputs.append(out)
         return carry, outputs
 

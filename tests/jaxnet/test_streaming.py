@@ -34,7 +34,11 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(streaming, "CHUNK_BYTES", 64 * 32 * 4 * 5)  # 5 batches a chunk: several chunks an epoch
 
 
-def test_streamed_training_equals_in_memory(tmp_path, small_chunks):
+@pytest.mark.parametrize("mapped_rows", [None, 3], ids=["file kept mapped", "dropped every 3 rows"])
+def test_streamed_training_equals_in_memory(tmp_path, small_chunks, monkeypatch, mapped_rows):
+    if mapped_rows:  # a budget of 3 rows' pages: reads in groups of 3, across chunk boundaries (160 rows)
+        row_bytes = 8 * 8 * 4
+        monkeypatch.setattr(streaming, "MAPPED_BYTES", mapped_rows * (row_bytes + 2 * streaming._LARGEST_PAGE))
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1000, 8, 8)).astype(np.float32)
     y = rng.integers(0, 10, 1000)
@@ -51,6 +55,8 @@ def test_streamed_training_equals_in_memory(tmp_path, small_chunks):
         "grain source": ((x, y), (Pairs(x, y), None)),
     }
     for name, (in_memory, streamed_input) in cases.items():
+        if mapped_rows and "grain" in name:  # the budget is a memmap's
+            continue
         memory_params, memory = fit(model, params, *in_memory, **kw)
         streamed_params, streamed = fit(model, params, *streamed_input, **kw)
         assert streamed.history == memory.history, name  # the same order, step and arithmetic: bitwise equal
@@ -77,7 +83,9 @@ MEMORY_SCRIPT = textwrap.dedent(
     import json, sys
     import jax, numpy as np
     from jaxnet import Dense, Flatten, Sequential
+    from jaxnet._src import streaming
     from jaxnet.train import fit
+    streaming.MAPPED_BYTES = 32 << 20  # the file (512 MiB) is 16 times what its reads may keep mapped
     path, n, width = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     x = np.memmap(path, dtype=np.float32, mode="r", shape=(n, width))
     y = np.arange(n) %% 10
@@ -126,5 +134,39 @@ def test_a_file_larger_than_memory_trains_with_bounded_resident_memory(tmp_path)
         f"(+{growth / 2**20:.0f} MiB while training)"
     )
     assert np.isfinite(result["loss"])
-    assert growth < size / 6  # a few 2 MiB chunks in flight (about 40 MiB measured), never the file
+    assert growth < size / 6  # 32 MiB of mapped pages and a few 2 MiB chunks, never the file
     assert result["peak"] < size
+
+
+SHARDED_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import jax, numpy as np
+    from jaxnet import zoo
+    from jaxnet._src import streaming
+    from jaxnet.train import fit
+    streaming.CHUNK_BYTES = 32 * 64 * 4 * 3  # 3 batches a chunk: several chunks an epoch, split over 4 devices
+    x = np.load(sys.argv[1], mmap_mode="r")
+    y = np.arange(len(x)) % 10
+    model = zoo.mlp()
+    params = model.init(jax.random.key(0), (64,))
+    kw = dict(epochs=2, batch_size=32, key=jax.random.key(1), verbose=0)
+    _, memory = fit(model, params, np.asarray(x), y, devices=jax.devices()[:1], **kw)
+    _, streamed = fit(model, params, x, y, **kw)
+    print(json.dumps({"devices": jax.device_count(), "memory": memory.history, "streamed": streamed.history}))
+"""
+)
+
+
+def test_a_memmap_streams_over_four_devices_as_one_device_trains_in_memory(tmp_path):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(1000, 64)).astype(np.float32))
+    out = subprocess.run(
+        [sys.executable, "-c", SHARDED_SCRIPT, str(tmp_path / "x.npy")],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=4"),
+    ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["devices"] == 4
+    np.testing.assert_allclose(result["streamed"]["loss"], result["memory"]["loss"], rtol=1e-5)
