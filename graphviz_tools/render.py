@@ -26,7 +26,7 @@ import numpy as np
 
 from graphviz_tools import html_viewer
 from graphviz_tools.autograd import SYMBOLS, Var
-from jaxnet._src.atomic import atomic_path
+from jaxnet._src.atomic import atomic_path, check_writable
 
 FORWARD_COLOR = "#1f3b73"
 GRADIENT_COLOR = "#d62728"
@@ -314,6 +314,7 @@ def render(
         ValueError: for an unknown extension, or more than ``max_nodes`` nodes.
         TimeoutError: when ``dot`` runs longer than ``timeout``.
         GraphvizNotInstalled: for svg/png/pdf when ``dot`` is missing (checked before any work).
+        OSError: ``path`` cannot be written (a read-only file or folder; checked before any work).
     """
     path = pathlib.Path(path)
     fmt = path.suffix.lower().lstrip(".")
@@ -322,6 +323,7 @@ def render(
         raise ValueError(f"cannot tell the format from {path.name!r}: use one of .svg, .png, .pdf, .dot, .html")
     if fmt != "dot":
         require_dot()
+    check_writable(path, "a graph")  # before the drawing and the layout, which may take a while
     digraph = to_digraph(graph, **options) if isinstance(graph, Var) else graph
     if fmt == "dot":
         data = digraph.source.encode()

@@ -123,10 +123,30 @@ def weighted(fn: Callable) -> Weighted:
     return Weighted(fn)
 
 
+def _per_example(name: str, fn: Callable, y_pred, y_true) -> jax.Array:
+    """``fn(y_pred, y_true)``; a metric that cannot take these targets is named in the error, with the shapes."""
+    try:
+        return fn(y_pred, y_true)
+    except (TypeError, ValueError) as err:
+        pred, true = jax.tree.map(jnp.shape, y_pred), jax.tree.map(jnp.shape, y_true)
+        sparse = hasattr(y_pred, "shape") and hasattr(y_true, "shape") and y_true.shape[1:] in ((), (1,))
+        advice = (
+            "the targets are integer class labels: use a metric for them ('accuracy', "
+            "'sparse_categorical_accuracy', 'sparse_top_k_categorical_accuracy') or one-hot encode y "
+            "(jaxnet.keras.utils.to_categorical)"
+            if sparse and y_pred.ndim == 2 and y_pred.shape[1] > 1
+            else "give targets shaped like the predictions, or pick a metric for these targets"
+        )
+        raise ValueError(
+            f"metric {name!r} cannot compare a batch's predictions of shape {pred} with targets of shape {true} "
+            f"({err}): {advice}"
+        ) from None
+
+
 def metric_sums(metric_fns: Mapping[str, Callable], y_pred, y_true, mask, weights) -> dict:
     """One batch's metric sums: ``sum(v * mask)``, or ``sum(v * mask * w)`` for weighted metrics, and the weight sum."""
     sums = {
-        name: jnp.sum(fn(y_pred, y_true) * (mask * weights if isinstance(fn, Weighted) else mask))
+        name: jnp.sum(_per_example(name, fn, y_pred, y_true) * (mask * weights if isinstance(fn, Weighted) else mask))
         for name, fn in metric_fns.items()
     }
     sums[WEIGHT_SUM] = jnp.sum(mask * weights)

@@ -110,3 +110,13 @@ def test_model_checkpoint_path_is_checked_before_the_first_epoch(tmp_path, filep
     with pytest.raises(ValueError, match=match):
         fit(MODEL, PARAMS, X, Y, epochs=2, verbose=0, callbacks=[counter, ModelCheckpoint(tmp_path / filepath)])
     assert counter.epochs == 0 and list(tmp_path.iterdir()) == []
+
+
+def test_a_metric_that_cannot_take_the_labels_names_itself_and_the_shapes():
+    sparse = r"metric 'mse' cannot compare a batch's predictions of shape \(\d+, 3\) with targets of shape \(\d+,\)"
+    with pytest.raises(ValueError, match=sparse + r".*integer class labels.*to_categorical"):
+        fit(MODEL, PARAMS, X, Y, metrics=["mse"], verbose=0)
+    with pytest.raises(ValueError, match=sparse):
+        fit(MODEL, PARAMS, X, Y, weighted_metrics=["mse"], sample_weight=np.ones(6), verbose=0)
+    with pytest.raises(ValueError, match=sparse):
+        evaluate(MODEL, PARAMS, X, Y, metrics=["mse"])

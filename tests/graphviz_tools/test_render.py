@@ -55,6 +55,26 @@ def test_unknown_extension(tmp_path):
         render(examples.apple(), tmp_path / "apple.jpeg")
 
 
+@pytest.mark.parametrize("target", ["folder", "file"])
+def test_an_unwritable_target_is_refused_before_drawing(tmp_path, monkeypatch, target):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    path = folder / "apple.svg"
+    if target == "file":
+        path.write_text("kept")
+        path.chmod(0o444)
+    else:
+        folder.chmod(0o555)
+    module = sys.modules[render.__module__]  # graphviz_tools.render, the module (the package exports the function)
+    monkeypatch.setattr(module, "to_digraph", lambda *a, **k: pytest.fail("drew before checking"))
+    try:
+        with pytest.raises(PermissionError, match=f"cannot write a graph to .*the {target} .*read-only"):
+            render(examples.apple(), path)
+    finally:
+        folder.chmod(0o755)
+    assert sorted(p.name for p in folder.iterdir()) == (["apple.svg"] if target == "file" else [])
+
+
 def test_digraph_shows_inline_in_jupyter():
     assert hasattr(to_digraph(examples.apple()), "_repr_mimebundle_")
 
