@@ -1,6 +1,6 @@
 """Weak scaling of data-parallel ``fit`` over processes on this machine (JAX's distributed runtime, gloo on CPU).
 
-    python -m benchmarks.scaling [--processes 1 2 4] [--examples 6000] [--epochs 3]
+    python -m benchmarks.scaling [--processes 1 2 4] [--examples 3000] [--epochs 3]
 
 Each process gets the same share (``--examples`` examples, batch 32 per process, so
 the global batch grows with the processes), trains the seeds' MNIST MLP on synthetic

@@ -75,6 +75,10 @@ def swish(x: jax.Array) -> jax.Array:
     return jax.nn.silu(x)
 
 
+#: Keras' and JAX's other name for swish.
+silu = swish
+
+
 def mish(x: jax.Array) -> jax.Array:
     """x * tanh(softplus(x))."""
     return x * jnp.tanh(jax.nn.softplus(x))

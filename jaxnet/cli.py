@@ -64,8 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset",
         choices=sorted(datasets.LOADERS),
         default="digits",
-        help="digits, iris and diabetes ship with scikit-learn; the others read local files "
-        "($JAXNET_DATA or --data-dir)",
+        help="digits, iris and diabetes ship with scikit-learn; the others are read from --data-dir, "
+        "$JAXNET_DATA, ~/.jaxnet/datasets or Keras' cache, else downloaded from Keras' addresses",
     )
     tr.add_argument(
         "--data-dir",

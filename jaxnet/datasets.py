@@ -69,7 +69,9 @@ class Source:
     @property
     def url(self) -> str:
         """The address(es) to tell a user who fetches the files by hand."""
-        return self.origin if self.archive else f"{self.origin}{{{','.join(self.files)}}}"
+        if self.archive or len(self.files) == 1:
+            return self.origin if self.archive else self.origin + self.files[0]
+        return f"{self.origin}{{{','.join(self.files)}}}"  # the shell's brace notation for several files
 
 
 # Keras' own addresses and checksums (keras/src/datasets). Keras gives none for Fashion-MNIST: these are the
@@ -187,7 +189,10 @@ def _require(
     missing = ", ".join(alternatives + (("or " if alternatives else "") + ", ".join(source.files),))
     where = f"in {folders[0]}" if len(folders) == 1 else f"in any of {', '.join(map(str, folders))}"
     what = f"the files of its {source.archive_dir}/ folder" if source.archive else "the files"
-    by_hand = f"fetch {source.url} yourself and put {what} in {target} (or pass path=..., or set JAXNET_DATA)"
+    by_hand = (
+        f"fetch {source.url} yourself and put {what} in {target} "
+        "(or give that folder as path=... or as the CLI's --data-dir, or set JAXNET_DATA)"
+    )
     if not download:
         raise FileNotFoundError(
             f"{name}: missing {missing} {where}, and downloading is off (download=False or "

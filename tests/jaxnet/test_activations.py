@@ -73,5 +73,6 @@ def test_gradient_matches_finite_differences(name, x64, rng):
 
 def test_registry_names_and_unknown():
     assert A.get("relu") is A.relu and A.get(None) is A.identity and A.get(A.tanh) is A.tanh
+    assert A.get("silu") is A.silu is A.swish  # Keras' and JAX's other name, as the README lists it
     with pytest.raises(ValueError, match="unknown activation 'rleu'.*relu"):
         A.get("rleu")
