@@ -140,7 +140,7 @@ def _per_example(name: str, fn: Callable, y_pred, y_true) -> jax.Array:
         raise ValueError(
             f"metric {name!r} cannot compare a batch's predictions of shape {pred} with targets of shape {true} "
             f"({err}): {advice}"
-        ) from None
+        ) from err  # the chain keeps the traceback into a custom metric's own code
 
 
 def metric_sums(metric_fns: Mapping[str, Callable], y_pred, y_true, mask, weights) -> dict:
