@@ -102,7 +102,6 @@ def test_mlp_picture_fits_1600_by_1200(mlp, tmp_path):
     assert width <= 1600 and height <= 1200, (width, height)
 
 
-@pytest.mark.slow
 def test_cnn_picture_is_small_fits_and_is_the_same_for_xla_and_im2col(tmp_path):
     pictures = []
     for implementation in ("xla", "im2col"):
@@ -140,7 +139,6 @@ def test_scan_loop_of_10000_steps_draws_as_one_node():
     np.testing.assert_allclose(x_edge.cotangent, jax.grad(looped)(jnp.ones(3)), rtol=1e-5)
 
 
-@pytest.mark.slow
 def test_node_budget_collapses_scopes_then_refuses():
     fun, args = examples_jax.mlp_loss()
     collapsed = trace_backprop(fun, argnums=0, max_nodes=15)(*args)

@@ -2,8 +2,6 @@
 
 import pathlib
 
-import pytest
-
 from graphviz_tools import docs_figures
 
 DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "graphs"
@@ -24,6 +22,5 @@ def test_book_figures_are_current():
     check([stem for stem in docs_figures.figures(include_models=False)])
 
 
-@pytest.mark.slow
 def test_model_figures_are_current():
     check([f"{name}_backprop" for name in docs_figures.MODELS])

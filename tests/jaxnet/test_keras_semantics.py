@@ -174,7 +174,6 @@ def test_keras_3_loads_a_jaxnet_mlp(tmp_path):
     )
 
 
-@pytest.mark.slow  # compiles a CNN in both libraries
 def test_keras_3_loads_what_jaxnet_saves(tmp_path):
     model, x = _cnn()
     model.save(tmp_path / "cnn.keras")
