@@ -130,7 +130,16 @@ class _Container(Layer):
 
     def apply(self, params, x, *, key=None, training=False):
         """Run the children (see ``apply_with_state``) and return the output only."""
-        return self.apply_with_state(params, x, key=key, training=training)[0]
+        try:
+            return self.apply_with_state(params, x, key=key, training=training)[0]
+        except ValueError as err:
+            # a layer names the shape it got, which for a single example is not one the user wrote
+            if "expected input of shape" not in str(err) or not hasattr(x, "shape"):
+                raise
+            raise ValueError(
+                f"{err}; the model was given x of shape {tuple(x.shape)}: apply takes a batch, batch axis "
+                "first (for one example pass x[None])"
+            ) from err
 
 
 def _may_draw(layer: Layer) -> bool:

@@ -72,6 +72,8 @@ def test_wrong_input_shape_names_the_users_shape():
         predict(MODEL, PARAMS, np.ones(4))
     with pytest.raises(ValueError, match=r"x of shape \(6, 5\) .*one example is \(5,\)"):
         fit(MODEL, PARAMS, np.ones((6, 5)), Y, verbose=0)
+    with pytest.raises(ValueError, match=r"got \(4, 1\); the model was given x of shape \(4,\).*pass x\[None\]"):
+        MODEL.apply(PARAMS, np.ones(4))  # Flatten took the 4 features for 4 examples
 
 
 @pytest.mark.parametrize("params", [Sequential([Dense(5)]).init(KEY, (4,)), {}, [1, 2], None])
