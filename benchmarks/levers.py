@@ -8,6 +8,8 @@ Levers (A is the baseline, B the lever):
   unrolled one jaxnet registers;
 - ``key-split``: ``Sequential.apply`` splitting the key for every layer against passing it whole to the
   one layer that draws from it;
+- ``shuffle``: the epoch's order drawn by ``jax.random.permutation`` on the device (a two-round sort)
+  against NumPy's shuffle on the host (``jaxnet.train.shuffled_order``);
 - ``pin``: XLA's default two-thread pool against the process pinned to one core (``taskset -c 0``).
 
 A and B alternate (A B A B ...), so slow drifts of a shared machine hit both; each process trains one
@@ -33,6 +35,9 @@ import json, os, sys
 import jaxnet.model
 if os.environ.get("JAXNET_BENCH_SPLIT_ALWAYS") == "1":
     jaxnet.model._may_draw = lambda layer: True  # every layer counts as drawing: the key is split for all
+if os.environ.get("JAXNET_BENCH_DEVICE_SHUFFLE") == "1":
+    import jax, numpy as np, jaxnet.train
+    jaxnet.train.shuffled_order = lambda key, n: np.asarray(jax.random.permutation(key, n), np.int32)
 from benchmarks.trainers.jaxnet_fit import train
 from benchmarks.workloads import WORKLOADS
 workload = WORKLOADS[sys.argv[1]]
@@ -44,6 +49,7 @@ print(json.dumps(sorted(times)[1]))
 LEVERS = {
     "threefry": ({"JAXNET_ROLLED_THREEFRY": "1"}, {"JAXNET_ROLLED_THREEFRY": "0"}, []),
     "key-split": ({"JAXNET_BENCH_SPLIT_ALWAYS": "1"}, {}, []),
+    "shuffle": ({"JAXNET_BENCH_DEVICE_SHUFFLE": "1"}, {}, []),
     "pin": ({}, {}, ["taskset", "-c", "0"]),
 }
 _CHECKOUT = pathlib.Path(__file__).resolve().parent.parent

@@ -173,6 +173,24 @@ def _batches(n: int, batch_size: int) -> tuple[int, int]:
     return batch_size, math.ceil(n / batch_size)
 
 
+def shuffled_order(key: jax.Array, n: int) -> np.ndarray:
+    """A uniformly random permutation of ``range(n)``, the same for the same ``key``, drawn on the host.
+
+    ``jax.random.permutation`` sorts (random key, index) pairs in two rounds, which XLA:CPU does with a
+    generic comparator: 28-40 ms for 60,000 rows on 2 cores, 10-15% of an MNIST epoch at batch 256.
+    NumPy's Fisher-Yates shuffle, seeded with the key's bits, takes about 1 ms.
+
+    Arguments:
+        key: a JAX PRNG key (typed or raw); only its bits are read.
+        n: the number of examples.
+
+    Returns:
+        An int32 array of the n indices in shuffled order.
+    """
+    seed = np.asarray(jax.random.key_data(key), np.uint32).ravel()
+    return np.random.default_rng(seed).permutation(n).astype(np.int32)
+
+
 def _masked_order(order: jax.Array, n: int, batch_size: int, num_batches: int):
     """Pad an index order to num_batches * batch_size (repeating index 0) and mark the real examples."""
     total = num_batches * batch_size
@@ -225,12 +243,14 @@ def make_train_epoch(
         return (params, opt_state, jax.tree.map(jnp.add, sums, new)), None
 
     @functools.partial(jax.jit, out_shardings=parallel.replicated)
-    def plan(key):
-        shuffle_key, dropout_key = jax.random.split(key)
-        order = jax.random.permutation(shuffle_key, n) if shuffle else jnp.arange(n)
+    def place(order, dropout_key):
         order, mask = _masked_order(order, n, batch_size, num_batches)
         zeros = {name: jnp.zeros((), jnp.float32) for name in ["loss", *metric_fns, WEIGHT_SUM]}
         return (order, mask, jax.random.split(dropout_key, num_batches)), zeros
+
+    def plan(key):
+        shuffle_key, dropout_key = jax.random.split(key)
+        return place(shuffled_order(shuffle_key, n) if shuffle else np.arange(n, dtype=np.int32), dropout_key)
 
     run = batch_loop(step, num_batches, steps_per_call)
 

@@ -174,6 +174,35 @@ def test_shuffle_false_and_one_hot_labels(rng):
     assert a[1].history["accuracy"] == b[1].history["accuracy"] and a[1].history["loss"] == b[1].history["loss"]
 
 
+@pytest.mark.parametrize("make_key", [jax.random.key, jax.random.PRNGKey, lambda s: jax.random.key(s, impl="rbg")])
+def test_shuffled_order_is_a_uniform_permutation_fixed_by_the_key(make_key):
+    from scipy import stats
+
+    from jaxnet.train import shuffled_order
+
+    first = shuffled_order(make_key(0), 1000)
+    assert first.dtype == np.int32 and sorted(first.tolist()) == list(range(1000))
+    np.testing.assert_array_equal(first, shuffled_order(make_key(0), 1000))
+    assert not np.array_equal(first, shuffled_order(make_key(1), 1000))
+    # each of the 24 orders of 4 items about equally often over 4,800 keys (chi-square against uniform)
+    counts: dict = {}
+    for seed in range(4800):
+        order = tuple(shuffled_order(make_key(seed), 4).tolist())
+        counts[order] = counts.get(order, 0) + 1
+    assert len(counts) == 24 and stats.chisquare(list(counts.values())).pvalue > 1e-3
+
+
+def test_the_key_alone_fixes_the_shuffle(rng):
+    model = Sequential([Dense(3, activation="softmax")])  # no dropout: the key only shuffles
+    x, y = rng.normal(size=(30, 4)).astype(np.float32), rng.integers(0, 3, 30)
+    runs = [
+        fit(model, model.init(KEY, (4,)), x, y, epochs=2, batch_size=8, key=jax.random.key(k), verbose=0)[0]
+        for k in (1, 1, 2)
+    ]
+    jax.tree.map(np.testing.assert_array_equal, runs[0], runs[1])
+    assert not np.array_equal(runs[0]["dense"]["w"], runs[2]["dense"]["w"])
+
+
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"])
 def test_every_named_optimizer_lowers_the_loss(name, rng):
     model = Sequential([Dense(3, activation="softmax")])
