@@ -33,6 +33,8 @@ def test_quick_run_writes_every_output(tmp_path):
         "Per-example gradients",
         "Agreement in float64",
         "compile s",
+        "jit in scan",
+        "manual/jit in scan",
         "grad/fwd jit",
         "DP deltas",
         "The book's size",
@@ -48,6 +50,7 @@ def test_quick_run_writes_every_output(tmp_path):
             "manual_s",
             "jax_grad_eager_s",
             "jit_grad_s",
+            "jit_grad_scan_s",
             "jit_compile_s",
             "forward_numpy_s",
             "forward_jit_s",
@@ -64,6 +67,7 @@ def test_quick_run_writes_every_output(tmp_path):
         ):
             assert r[key] > 0, key
         assert r["numerical_s"] > r["manual_s"]  # two forward passes per parameter against one backward pass
+        assert r["manual_over_jit_scan"] == r["manual_s"] / r["jit_grad_scan_s"]
     book = report["agreement"]["book_check"]
     assert book["numerical_vs_manual"]["relative"] < 1e-8
     assert book["manual_vs_autodiff"]["relative"] < 1e-14
