@@ -1,7 +1,7 @@
 """Training speed of the seeds' models: jaxnet against each peer run the way its best users run it.
 
     python -m benchmarks.train_speed [--quick] [--json FILE] [--plot FILE.png] [--markdown FILE.md]
-                                     [--workloads mlp cnn ...] [--trainers ...]
+                                     [--workloads mlp cnn ...] [--trainers ...] [--rounds R]
 
 Workloads (synthetic data of the real shapes): the seeds' MNIST MLP
 (784-128-Dropout(0.2)-10, Adam, batch 32, 60,000 examples), the same at batch 256,
@@ -15,7 +15,9 @@ book's NumPy layers.
 
 Each trainer runs in its own process (thread pools never compete), trains one
 warm-up epoch (compilation included) and then timed epochs; samples/s come from
-the median timed epoch. The machine's limit is the workload's own matrix multiplies
+the median timed epoch. With ``--rounds R`` every trainer runs in R fresh processes,
+the trainers interleaved (each round in the other order), and the median round counts:
+on a shared machine one process per trainer can be off by 1.5x. The machine's limit is the workload's own matrix multiplies
 (``benchmarks.gemm``) timed in MKL (PyTorch), OpenBLAS (NumPy) and XLA, each in its
 own process, the fastest per shape; a trainer's "GEMM share" is that limit's time
 over its step time. Peers that are not installed (``pip install -e '.[bench]'``)
@@ -107,29 +109,54 @@ def _spawn(worker: str, workload: str, quick: bool, epochs: int, timeout: float)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(workloads: list[str], quick: bool, repeats: int, timeout: float, trainers: list[str] | None = None) -> dict:
-    """Measure the trainers (default: all) and the GEMM limit on every workload; returns the report."""
+def run(
+    workloads: list[str],
+    quick: bool,
+    repeats: int,
+    timeout: float,
+    trainers: list[str] | None = None,
+    rounds: int = 1,
+) -> dict:
+    """Measure the trainers (default: all) and the GEMM limit on every workload; returns the report.
+
+    Each trainer runs ``rounds`` times in a fresh process, interleaved with the others."""
     from benchmarks.gemm import LIBRARIES, limit
     from benchmarks.timing import environment
 
-    report: dict[str, Any] = {"environment": environment(), "quick": quick, "repeats": repeats, "workloads": {}}
+    report: dict[str, Any] = {
+        "environment": environment(),
+        "quick": quick,
+        "repeats": repeats,
+        "rounds": rounds,
+        "workloads": {},
+    }
     for name in workloads:
         workload = WORKLOADS[name]
         flops = _spawn("flops", name, quick, 0, timeout).get("flops_per_example")
         gemm = [_spawn(f"gemm:{library}", name, quick, 0, timeout) for library in LIBRARIES]
         machine = limit(gemm)
+        chosen = [
+            (label, module, function)
+            for label, (module, function, only) in TRAINERS.items()
+            if (only is None or name in only) and (not trainers or label in trainers)
+        ]
+        runs: dict[str, list[dict]] = {label: [] for label, _, _ in chosen}
+        for round_ in range(rounds):  # trainers interleaved, every other round in reverse: drifts hit all alike
+            for label, module, function in chosen if round_ % 2 == 0 else chosen[::-1]:
+                started = time.perf_counter()
+                result = _spawn(f"{module}:{function}", name, quick, 1 + repeats, timeout)
+                result["wall_s"] = time.perf_counter() - started
+                runs[label].append(result)
         rows = {}
-        for label, (module, function, only) in TRAINERS.items():
-            if (only is not None and name not in only) or (trainers and label not in trainers):
-                continue
-            started = time.perf_counter()
-            result = _spawn(f"{module}:{function}", name, quick, 1 + repeats, timeout)
-            result["wall_s"] = time.perf_counter() - started
-            if "epoch_times" in result:
-                timed = result["epoch_times"][1:]
-                result["median_epoch_s"] = statistics.median(timed)
+        for label, results in runs.items():
+            failed = [r for r in results if "epoch_times" not in r]
+            result = failed[0] if failed else dict(results[0])
+            if not failed:
+                # each round's median timed epoch; the row's figure is the median over rounds
+                result["round_epoch_s"] = [statistics.median(r["epoch_times"][1:]) for r in results]
+                result["median_epoch_s"] = statistics.median(result["round_epoch_s"])
                 result["samples_per_s"] = result["examples"] / result["median_epoch_s"]
-                result["first_epoch_s"] = result["epoch_times"][0]
+                result["first_epoch_s"] = statistics.median(r["epoch_times"][0] for r in results)
                 if flops:
                     result["achieved_flops"] = flops * result["samples_per_s"]
                 if machine:
@@ -171,7 +198,13 @@ def _verdict(rows: dict) -> str:
 def format_report(report: dict) -> str:
     lines = [
         "Environment: " + ", ".join(f"{k}={v}" for k, v in report["environment"].items() if v != ""),
-        f"Each trainer in its own process; 1 warm-up epoch, then the median of {report['repeats']} timed epochs.",
+        f"Each trainer in its own process; 1 warm-up epoch, then the median of {report['repeats']} timed epochs"
+        + (
+            f"; {report['rounds']} rounds of fresh processes, trainers interleaved, the median round shown "
+            "(every round's epoch s after the configuration)."
+            if report.get("rounds", 1) > 1
+            else "."
+        ),
         "GEMM share: the step's matrix multiplies at the fastest library per shape, over the trainer's step.",
     ]
     for name, block in report["workloads"].items():
@@ -196,6 +229,11 @@ def format_report(report: dict) -> str:
                 f"{label:<22} {r['samples_per_s']:>11,.0f} {r['median_epoch_s']:>9.3f} "
                 f"{r['first_epoch_s']:>12.3f} {ratio:>10} {r.get('achieved_flops', 0) / 1e9:>8.2f} "
                 f"{100 * r.get('gemm_share', 0):>9.1f}%  {r.get('config', '')}; {r['threads']}"
+                + (
+                    f"; rounds {' '.join(f'{t:.3f}' for t in r['round_epoch_s'])}"
+                    if len(r["round_epoch_s"]) > 1
+                    else ""
+                )
             )
         lines.append(_verdict(block["trainers"]))
         lines += _format_gemm(block)
@@ -300,6 +338,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"which trainers to run (default all: {', '.join(TRAINERS)})",
     )
     parser.add_argument("--repeats", type=positive_int, help="timed epochs per trainer (default 3, quick 1)")
+    parser.add_argument(
+        "--rounds",
+        type=positive_int,
+        default=1,
+        help="fresh processes per trainer, interleaved with the other trainers; the median round is reported",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed to one trainer")
     parser.add_argument("--json", type=pathlib.Path, help="write every figure as JSON")
     parser.add_argument("--plot", type=pathlib.Path, help="write a bar chart of samples/s as PNG")
@@ -313,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_worker(args)))
         return 0
     repeats = args.repeats or (1 if args.quick else 3)
-    report = run(args.workloads, args.quick, repeats, args.timeout, args.trainers)
+    report = run(args.workloads, args.quick, repeats, args.timeout, args.trainers, args.rounds)
     print(format_report(report))
     write_report_files(
         report,

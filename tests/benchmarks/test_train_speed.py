@@ -46,6 +46,27 @@ def check_block(block, trainers):
     assert all(len(block["gemm_limit"]["shapes"]) == len(m["shapes"]) for m in measured)
 
 
+def test_rounds_interleave_fresh_processes_and_report_the_median_round(tmp_path, monkeypatch):
+    calls = []
+
+    def spawn(worker, workload, quick, epochs, timeout):
+        if worker == "flops" or worker.startswith("gemm:"):
+            return {"skipped": "not measured here"} if worker.startswith("gemm:") else {"flops_per_example": 1e6}
+        calls.append(worker)
+        first = {"train": [9.0, 1.0, 3.0, 2.0], "train_keras_face": [9.0, 5.0, 4.0, 6.0]}[worker.split(":")[1]]
+        times = [t * (1 + len(calls)) for t in first]  # every later process slower: a drifting machine
+        return {"epoch_times": times, "examples": 100, "threads": "t", "config": "c"}
+
+    monkeypatch.setattr(train_speed, "_spawn", spawn)
+    report = train_speed.run(["mlp"], True, 3, 60.0, ["jaxnet fit", "jaxnet keras face"], rounds=3)
+    labels = [w.split(":")[1] for w in calls]
+    assert labels == ["train", "train_keras_face", "train_keras_face", "train", "train", "train_keras_face"]
+    fit_row = report["workloads"]["mlp"]["trainers"]["jaxnet fit"]
+    assert fit_row["round_epoch_s"] == [4.0, 10.0, 12.0]  # median timed epoch of processes 1, 4 and 5
+    assert fit_row["median_epoch_s"] == 10.0 and fit_row["samples_per_s"] == 10.0
+    assert "rounds 4.000 10.000 12.000" in train_speed.format_report(report)
+
+
 def test_quick_mlp_with_jaxnet_and_the_books_numpy(tmp_path):
     out = run(
         tmp_path,
