@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import pathlib
 import statistics
 import subprocess
@@ -24,6 +23,7 @@ import sys
 import time
 from typing import Any
 
+from benchmarks.peer_env import worker_environment
 from benchmarks.report_files import check_report_paths, positive_int, write_report_files
 from benchmarks.workloads import WORKLOADS
 
@@ -78,7 +78,7 @@ def measure(library: str, quick: bool) -> dict[str, float]:
 
 def _run_worker(library: str, quick: bool) -> dict[str, float]:
     args = [sys.executable, "-m", "benchmarks.repeat_calls", "--worker", library] + (["--quick"] if quick else [])
-    env = dict(os.environ, KERAS_BACKEND="jax")
+    env = worker_environment(peer=library != "jaxnet.keras")
     done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the {library} worker failed:\n{done.stderr[-2000:]}")

@@ -30,7 +30,6 @@ import argparse
 import importlib
 import json
 import math
-import os
 import pathlib
 import statistics
 import subprocess
@@ -38,6 +37,7 @@ import sys
 import time
 from typing import Any
 
+from benchmarks.peer_env import worker_environment
 from benchmarks.report_files import check_report_paths, positive_int, write_report_files
 from benchmarks.workloads import WORKLOADS
 
@@ -55,6 +55,7 @@ TRAINERS = {  # label -> (module, function, workloads it runs)
     "pytorch, compiled": ("benchmarks.trainers.torch_eager", "train_compiled", None),
     "numpy (book)": ("benchmarks.trainers.numpy_book", "train", None),
 }
+JAXNET_TRAINERS = "benchmarks.trainers.jaxnet_fit:"
 PEER_PACKAGES = {"benchmarks.trainers.keras3": "keras", "benchmarks.trainers.torch_eager": "torch"}
 GEMM_PACKAGES = {"mkl (pytorch)": "torch"}
 
@@ -98,7 +99,7 @@ def _spawn(worker: str, workload: str, quick: bool, epochs: int, timeout: float)
         "--epochs",
         str(epochs),
     ] + (["--quick"] if quick else [])
-    env = dict(os.environ, KERAS_BACKEND="jax")
+    env = worker_environment(peer=worker.startswith("benchmarks.trainers.") and not worker.startswith(JAXNET_TRAINERS))
     try:
         # The benchmarks live in the checkout, not in the installed wheel: run the worker from its root.
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=_CHECKOUT)

@@ -19,7 +19,7 @@ import jax
 
 # JAX releases whose private module was read and whose random bits were tested equal (tests/jaxnet/test_prng.py).
 _CHECKED = ((0, 7), (0, 13))
-_OPT_OUT = "JAXNET_ROLLED_THREEFRY"  # set to 1 to keep JAX's rolled CPU lowering
+THREEFRY_OPT_OUT = "JAXNET_ROLLED_THREEFRY"  # set to 1 to keep JAX's rolled CPU lowering
 
 
 def _version() -> tuple[int, int]:
@@ -34,7 +34,7 @@ def use_unrolled_threefry_on_cpu() -> bool:
         True when the unrolled rule is in place; False (JAX left unchanged) on an unchecked JAX
         version, when JAX's private names moved, or when ``JAXNET_ROLLED_THREEFRY=1`` is set.
     """
-    if os.environ.get(_OPT_OUT, "") not in ("", "0") or not _CHECKED[0] <= _version() < _CHECKED[1]:
+    if os.environ.get(THREEFRY_OPT_OUT, "") not in ("", "0") or not _CHECKED[0] <= _version() < _CHECKED[1]:
         return False
     try:
         from jax._src.interpreters import mlir
