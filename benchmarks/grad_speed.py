@@ -7,7 +7,8 @@ times: the book's central-difference gradient (NumPy), the book's hand-written
 backprop (NumPy), ``jax.grad`` (eager and under ``jax.jit``, compile time apart; and
 ``SCAN_GRADIENTS`` gradients in one compiled ``lax.scan``, which leaves out the per-call
 cost of dispatch and of waiting for the result), forward passes, and per-example
-gradients (``vmap`` against a Python loop). It checks that the three gradients agree in float64.
+gradients (``vmap`` against a Python loop). It checks that the three gradients agree
+in float64.
 
 Each family runs in its own process: the NumPy methods in one, the JAX methods in
 another, so OpenBLAS's and XLA's thread pools never compete.

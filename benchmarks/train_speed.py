@@ -17,11 +17,11 @@ Each trainer runs in its own process (thread pools never compete), trains one
 warm-up epoch (compilation included) and then timed epochs; samples/s come from
 the median timed epoch. With ``--rounds R`` every trainer runs in R fresh processes,
 the trainers interleaved (each round in the other order), and the median round counts:
-on a shared machine one process per trainer can be off by 1.5x. The machine's limit is
-the workload's own matrix multiplies (``benchmarks.gemm``) timed in MKL (PyTorch), OpenBLAS (NumPy) and XLA, each in its
-own process, the fastest per shape; a trainer's "GEMM share" is that limit's time
-over its step time. Peers that are not installed (``pip install -e '.[bench]'``)
-are reported as skipped.
+on a shared machine one process per trainer can be off by 1.5x. The machine's limit
+is the workload's own matrix multiplies (``benchmarks.gemm``) timed in MKL (PyTorch),
+OpenBLAS (NumPy) and XLA, each in its own process, the fastest per shape; a
+trainer's "GEMM share" is that limit's time over its step time. Peers that are not
+installed (``pip install -e '.[bench]'``) are reported as skipped.
 """
 
 from __future__ import annotations
